@@ -1,0 +1,3 @@
+export * from './token-cache';
+export * from './token-cache.registry';
+export * from './token-cache-store.interface';

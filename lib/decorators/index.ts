@@ -1,0 +1,4 @@
+export * from './oauth2-policy.decorator';
+export * from './request-attributes.decorator';
+export * from './required-scopes.decorator';
+export * from './skip-oauth2.decorator';

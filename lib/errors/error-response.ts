@@ -1,0 +1,121 @@
+import { OAuth2ErrorKey } from './oauth2-error-key.enum';
+import type { OAuth2Exception } from './oauth2.exception';
+import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
+
+/** A rejection as it goes on the wire. */
+export interface OAuth2ErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** A string is sent as is; an object as JSON. */
+  readonly body: string | object;
+}
+
+/**
+ * The `WWW-Authenticate` challenge of a key (RFC 6750 §3): none for `OAUTH2_MISSING_SERVER` (the
+ * fault is the server's configuration, not the client's); no error code when no token was sent;
+ * `invalid_token` for a token that was refused; `insufficient_scope` with the required scopes.
+ */
+export function wwwAuthenticate(exception: OAuth2Exception, realm: string): string | undefined {
+  const challenge = `Bearer realm="${realm}"`;
+  switch (exception.key) {
+    case OAuth2ErrorKey.OAUTH2_MISSING_SERVER:
+      return undefined;
+    case OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN:
+      return `${challenge}, error="invalid_token"`;
+    case OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE: {
+      const scopes = exception.details.requiredScopes ?? [];
+      return `${challenge}, error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}`;
+    }
+    default:
+      return challenge;
+  }
+}
+
+/**
+ * What to answer for an exception: the response template of its key that best matches the request's
+ * `Accept` header (falling back to `*\/*`), over the key's default status, JSON body and challenge.
+ */
+export function renderErrorResponse(
+  exception: OAuth2Exception,
+  accept: string | undefined,
+  settings: { readonly realm: string; readonly responseTemplates: OAuth2ResponseTemplates },
+): OAuth2ErrorResponse {
+  const headers: Record<string, string> = {};
+  const challenge = wwwAuthenticate(exception, settings.realm);
+  if (challenge) {
+    headers['WWW-Authenticate'] = challenge;
+  }
+  const defaults = { status: exception.getStatus(), headers, body: exception.getResponse() as object };
+  const byMediaType = settings.responseTemplates[exception.key as `${OAuth2ErrorKey}`];
+  const match = byMediaType ? chooseTemplate(byMediaType, accept) : undefined;
+  if (!match) {
+    return defaults;
+  }
+  const [mediaType, template] = match;
+  const templateHeaders = { ...headers, ...template.headers };
+  if (template.body !== undefined && !hasHeader(templateHeaders, 'content-type')) {
+    templateHeaders['Content-Type'] = contentTypeOf(template.body, mediaType);
+  }
+  return {
+    status: template.status ?? defaults.status,
+    headers: templateHeaders,
+    body: template.body ?? defaults.body,
+  };
+}
+
+/** The template for the most preferred media type of `Accept` that has one, else the `*\/*` one. */
+export function chooseTemplate(
+  byMediaType: Readonly<Record<string, OAuth2ResponseTemplate>>,
+  accept: string | undefined,
+): [string, OAuth2ResponseTemplate] | undefined {
+  const entries = Object.entries(byMediaType).map(([type, template]) => [type.toLowerCase(), template] as const);
+  for (const range of acceptedRanges(accept)) {
+    if (range === '*/*') {
+      break;
+    }
+    const [type, subtype] = range.split('/');
+    const found = entries.find(([candidate]) => {
+      const [candidateType, candidateSubtype] = candidate.split('/');
+      if (candidate === '*/*') {
+        return false;
+      }
+      return (
+        (candidateType === type && (subtype === '*' || candidateSubtype === subtype || candidateSubtype === '*'))
+      );
+    });
+    if (found) {
+      return [found[0], found[1]];
+    }
+  }
+  const fallback = entries.find(([candidate]) => candidate === '*/*');
+  return fallback ? ['*/*', fallback[1]] : undefined;
+}
+
+/** The media ranges of an `Accept` header, most preferred first; ranges with q=0 are dropped. */
+export function acceptedRanges(accept: string | undefined): string[] {
+  if (!accept) {
+    return ['*/*'];
+  }
+  return accept
+    .split(',')
+    .map((part, position) => {
+      const [range, ...parameters] = part.split(';').map((piece) => piece.trim().toLowerCase());
+      const q = parameters.find((parameter) => parameter.startsWith('q='));
+      const weight = q === undefined ? 1 : Number(q.slice(2));
+      return { range, weight: Number.isFinite(weight) ? weight : 0, position };
+    })
+    .filter(({ range, weight }) => range.includes('/') && weight > 0)
+    .sort((a, b) => b.weight - a.weight || a.position - b.position)
+    .map(({ range }) => range);
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((header) => header.toLowerCase() === name);
+}
+
+function contentTypeOf(body: string | object, mediaType: string): string {
+  if (typeof body !== 'string') {
+    return 'application/json; charset=utf-8';
+  }
+  return mediaType.includes('*') ? 'text/plain; charset=utf-8' : `${mediaType}; charset=utf-8`;
+}

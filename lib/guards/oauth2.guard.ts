@@ -1,0 +1,233 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { TokenCache } from '../cache/token-cache';
+import { TokenCacheRegistry } from '../cache/token-cache.registry';
+import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
+import { OAuth2Exception } from '../errors/oauth2.exception';
+import type { IntrospectionPayload } from '../interfaces/introspection.interface';
+import type { OAuth2PolicyOptions, OAuth2ResourceSelector, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
+import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, REQUIRED_SCOPES_METADATA, SKIP_METADATA } from '../oauth2.constants';
+import { ResolvedOAuth2ModuleOptions, resolvePolicy } from '../options/validate-options';
+import { OAuth2Resource } from '../resources/oauth2-resource';
+import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
+import {
+  GuardedRequest,
+  authorizationHeaderValues,
+  firstQueryParam,
+  removeAuthorizationHeaders,
+} from '../request/http-request';
+import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
+import { findBearerCredential } from './bearer-token';
+import { TokenClaims, checkPayload } from './payload-claims';
+import { hasRequiredScopes } from './scopes';
+import { TokenIntrospectionService } from './token-introspection.service';
+
+/**
+ * The `oauth2` policy as a guard: checks the request's bearer token by introspection at an
+ * authorization server, caches the answer, checks the route's required scopes, and attaches the
+ * policy's attributes to the request. Rejections throw an {@link OAuth2Exception} with the policy's
+ * error key, which the module renders.
+ *
+ * Bind it with `@UseGuards(OAuth2Guard)`, or on every route with `OAuth2Module.forRoot({ global: true })`.
+ * Each step is a `protected` method, so a subclass can change one.
+ *
+ * @example
+ * @Controller('orders')
+ * @UseGuards(OAuth2Guard)
+ * export class OrdersController {
+ *   @Get() @RequiredScopes('orders:read')
+ *   list(@OAuth2Payload('$.client_id') clientId: string) { ... }
+ * }
+ */
+@Injectable()
+export class OAuth2Guard implements CanActivate {
+  private readonly logger = new Logger('OAuth2Guard');
+  private readonly policies = new WeakMap<object, WeakMap<object, ResolvedOAuth2Policy>>();
+
+  constructor(
+    protected readonly reflector: Reflector,
+    @Inject(OAUTH2_RESOLVED_OPTIONS) protected readonly options: ResolvedOAuth2ModuleOptions,
+    protected readonly resources: OAuth2ResourceRegistry,
+    protected readonly caches: TokenCacheRegistry,
+    protected readonly introspection: TokenIntrospectionService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.shouldSkip(context)) {
+      return true;
+    }
+    const policy = this.resolvePolicy(context);
+    const request = this.getRequest(context);
+    const state = requestState(request);
+    const resource = this.resolveResource(context, policy);
+    const token = state.attributes['oauth.access_token'] ?? this.extractToken(request, policy);
+    state.attributes['oauth.access_token'] = token;
+    const cache = this.resolveCache(context, policy);
+    const payload = await this.introspectOnce(state, resource, cache, token);
+    const claims = this.checkClaims(payload, resource, policy);
+    this.checkScopes(claims, policy);
+    this.attachAttributes(state, payload, claims, policy);
+    if (!policy.propagateAuthHeader) {
+      removeAuthorizationHeaders(request);
+    }
+    return true;
+  }
+
+  /** The request of the execution context. */
+  protected getRequest(context: ExecutionContext): GuardedRequest {
+    return context.switchToHttp().getRequest<GuardedRequest>();
+  }
+
+  /** Whether the handler or its controller is marked `@SkipOAuth2()`. */
+  protected shouldSkip(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean>(SKIP_METADATA, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  /**
+   * The route's policy: the module's default, then the controller's metadata, then the handler's
+   * (handler wins). `@RequiredScopes()` sets `requiredScopes` and turns `checkRequiredScopes` on.
+   * Computed once per route.
+   */
+  protected resolvePolicy(context: ExecutionContext): ResolvedOAuth2Policy {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byController = this.policies.get(handler);
+    const known = byController?.get(controller);
+    if (known) {
+      return known;
+    }
+    let policy = this.options.policy;
+    for (const target of [controller, handler]) {
+      policy = resolvePolicy(policy, this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target) ?? {});
+      const scopes = this.reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target);
+      if (scopes) {
+        policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
+      }
+    }
+    if (!byController) {
+      byController = new WeakMap();
+      this.policies.set(handler, byController);
+    }
+    byController.set(controller, policy);
+    return policy;
+  }
+
+  /** The authorization server of the request; `OAUTH2_MISSING_SERVER` when none can be chosen. */
+  protected resolveResource(context: ExecutionContext, policy: ResolvedOAuth2Policy): OAuth2Resource {
+    const name = this.select(context, policy.oauthResource, 'oauthResource');
+    const resource = name === undefined ? undefined : this.resources.find(name);
+    if (!resource) {
+      this.logger.debug(`rejected (${OAuth2ErrorKey.OAUTH2_MISSING_SERVER}): no resource for this route`);
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_SERVER);
+    }
+    return resource;
+  }
+
+  /** The cache of the request, if the policy names one. A selector that names no cache means no cache. */
+  protected resolveCache(context: ExecutionContext, policy: ResolvedOAuth2Policy): TokenCache | undefined {
+    const name = this.select(context, policy.oauthCacheResource, 'oauthCacheResource');
+    const cache = name === undefined ? undefined : this.caches.find(name);
+    if (name !== undefined && !cache) {
+      this.logger.warn(`oauthCacheResource chose '${name}', which is not a registered cache: the request is not cached`);
+    }
+    return cache;
+  }
+
+  /**
+   * The access token: the first `Authorization: Bearer` value, else (when the policy allows it) the
+   * `access_token` query parameter.
+   */
+  protected extractToken(request: GuardedRequest, policy: ResolvedOAuth2Policy): string {
+    const credential = findBearerCredential(authorizationHeaderValues(request));
+    if (credential.kind === 'token') {
+      return credential.token;
+    }
+    if (credential.kind === 'no-header' && policy.allowAccessTokenQueryParam) {
+      const fromQuery = firstQueryParam(request, 'access_token');
+      if (fromQuery !== undefined) {
+        return this.nonEmpty(fromQuery.trim());
+      }
+    }
+    const key =
+      credential.kind === 'no-token' ? OAuth2ErrorKey.OAUTH2_MISSING_ACCESS_TOKEN : OAuth2ErrorKey.OAUTH2_MISSING_HEADER;
+    this.logger.debug(`rejected (${key}) at token extraction`);
+    throw new OAuth2Exception(key);
+  }
+
+  /** The payload of the token: cached, or introspected once per request and resource. */
+  protected introspectOnce(
+    state: OAuth2RequestState,
+    resource: OAuth2Resource,
+    cache: TokenCache | undefined,
+    token: string,
+  ): Promise<IntrospectionPayload> {
+    let introspection = state.introspections.get(resource.name);
+    if (!introspection) {
+      introspection = this.introspection.activePayload(resource, cache, token);
+      state.introspections.set(resource.name, introspection);
+    }
+    return introspection.catch((error: unknown) => {
+      if (error instanceof OAuth2Exception) {
+        this.logger.debug(`rejected (${error.key}) at introspection by resource '${resource.name}'`);
+      }
+      throw error;
+    });
+  }
+
+  /** Checks `exp` and `nbf`, and reads client, user and scopes. */
+  protected checkClaims(payload: IntrospectionPayload, resource: OAuth2Resource, policy: ResolvedOAuth2Policy): TokenClaims {
+    const check = checkPayload(payload, {
+      userClaim: resource.userClaim,
+      scopeSeparator: resource.scopeSeparator,
+      toleranceSeconds: policy.clockToleranceSeconds,
+    });
+    if (!check.valid) {
+      this.logger.debug(`rejected (${check.key}) at the payload's time claims`);
+      throw new OAuth2Exception(check.key);
+    }
+    return check.claims;
+  }
+
+  /** Checks the required scopes, when the policy asks for it. */
+  protected checkScopes(claims: TokenClaims, policy: ResolvedOAuth2Policy): void {
+    if (!policy.checkRequiredScopes || hasRequiredScopes(claims.scopes, policy.requiredScopes, policy.modeStrict)) {
+      return;
+    }
+    this.logger.debug(`rejected (${OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE}) at the scope check`);
+    throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE, { requiredScopes: policy.requiredScopes });
+  }
+
+  /** Attaches `oauth.client_id`, `user`, `user.roles`, and `oauth.payload` when `extractPayload` is on. */
+  protected attachAttributes(
+    state: OAuth2RequestState,
+    payload: IntrospectionPayload,
+    claims: TokenClaims,
+    policy: ResolvedOAuth2Policy,
+  ): void {
+    state.attributes['oauth.client_id'] = claims.clientId;
+    state.attributes.user = claims.user;
+    state.attributes['user.roles'] = claims.scopes;
+    if (policy.extractPayload) {
+      state.attributes['oauth.payload'] = payload;
+    }
+  }
+
+  private select(context: ExecutionContext, selector: OAuth2ResourceSelector | undefined, field: string): string | undefined {
+    if (typeof selector !== 'function') {
+      return selector;
+    }
+    try {
+      return selector(context) ?? undefined;
+    } catch (error) {
+      this.logger.error(`the ${field} function threw (${error instanceof Error ? error.name : typeof error})`);
+      return undefined;
+    }
+  }
+
+  private nonEmpty(token: string): string {
+    if (!token) {
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_ACCESS_TOKEN);
+    }
+    return token;
+  }
+}

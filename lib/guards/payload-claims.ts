@@ -1,0 +1,66 @@
+import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
+import type { IntrospectionPayload } from '../interfaces/introspection.interface';
+import { readScopes } from './scopes';
+
+/** What the guard reads from a valid payload. */
+export interface TokenClaims {
+  readonly clientId?: string;
+  readonly user?: string;
+  readonly scopes: readonly string[];
+}
+
+/** The result of checking a payload: its claims, or the key to reject with. */
+export type ClaimsCheck =
+  | { readonly valid: true; readonly claims: TokenClaims }
+  | { readonly valid: false; readonly key: OAuth2ErrorKey };
+
+/**
+ * Checks the time claims of an active token's payload and reads its client, user and scopes.
+ * `exp` in the past or `nbf` in the future beyond `toleranceSeconds` → `OAUTH2_INVALID_ACCESS_TOKEN`;
+ * an `exp` or `nbf` that is not a number → `OAUTH2_INVALID_SERVER_RESPONSE`.
+ */
+export function checkPayload(
+  payload: IntrospectionPayload,
+  reading: { readonly userClaim: string; readonly scopeSeparator: string; readonly toleranceSeconds: number },
+  nowSeconds = Date.now() / 1000,
+): ClaimsCheck {
+  const { exp, nbf } = payload;
+  if ((exp !== undefined && !isNumericDate(exp)) || (nbf !== undefined && !isNumericDate(nbf))) {
+    return { valid: false, key: OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE };
+  }
+  if (
+    (typeof exp === 'number' && exp + reading.toleranceSeconds <= nowSeconds) ||
+    (typeof nbf === 'number' && nbf - reading.toleranceSeconds > nowSeconds)
+  ) {
+    return { valid: false, key: OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN };
+  }
+  return {
+    valid: true,
+    claims: {
+      clientId: readClientId(payload),
+      user: readString(payload[reading.userClaim]),
+      scopes: readScopes(payload, reading.scopeSeparator),
+    },
+  };
+}
+
+/** `client_id`, else `aud`: a string, or the first element of an array. */
+export function readClientId(payload: IntrospectionPayload): string | undefined {
+  const clientId = readString(payload.client_id);
+  if (clientId !== undefined) {
+    return clientId;
+  }
+  const audience = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+  return readString(audience);
+}
+
+function readString(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length > 0) {
+    return value;
+  }
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}

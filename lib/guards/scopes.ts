@@ -1,0 +1,29 @@
+import type { IntrospectionPayload } from '../interfaces/introspection.interface';
+
+/**
+ * The scopes of an introspection payload: the `scope` claim, else `scp`; a JSON array of strings, or
+ * a string split on `separator`. Empty segments and non-string elements are dropped; any other type
+ * holds no scope.
+ */
+export function readScopes(payload: IntrospectionPayload, separator: string): string[] {
+  const claim = payload.scope ?? payload.scp;
+  if (typeof claim === 'string') {
+    return claim.split(separator).filter((scope) => scope.length > 0);
+  }
+  if (Array.isArray(claim)) {
+    return claim.filter((scope): scope is string => typeof scope === 'string' && scope.length > 0);
+  }
+  return [];
+}
+
+/**
+ * Whether a token's scopes satisfy a route's: every required scope (`strict`) or any one of them.
+ * Exact, case-sensitive comparison; no required scope always passes.
+ */
+export function hasRequiredScopes(tokenScopes: readonly string[], required: readonly string[], strict: boolean): boolean {
+  if (required.length === 0) {
+    return true;
+  }
+  const held = new Set(tokenScopes);
+  return strict ? required.every((scope) => held.has(scope)) : required.some((scope) => held.has(scope));
+}

@@ -1,0 +1,6 @@
+export * from './cache-options.interface';
+export * from './introspection.interface';
+export * from './module-options.interface';
+export * from './policy-options.interface';
+export * from './resource-options.interface';
+export * from './response-template.interface';

@@ -1,0 +1,49 @@
+import type { ExecutionContext } from '@nestjs/common';
+
+/**
+ * A resource name, or a function that picks one per request (the counterpart of the gateway's
+ * expression language), e.g. a tenant's authorization server chosen from the host name.
+ * A function that returns `undefined` or an unregistered name rejects with `OAUTH2_MISSING_SERVER`.
+ */
+export type OAuth2ResourceSelector = string | ((context: ExecutionContext) => string | undefined);
+
+/**
+ * The `oauth2` policy's configuration, with Gravitee's names. `forRoot({ policy })` sets the default
+ * for every guarded route; `@OAuth2Policy()` and `@RequiredScopes()` override it per controller or handler.
+ */
+export interface OAuth2PolicyOptions {
+  /** The authorization-server resource that introspects the token. Required (here or on the route). */
+  oauthResource?: OAuth2ResourceSelector;
+  /** The cache resource that keeps introspection answers. Default: no cache. */
+  oauthCacheResource?: OAuth2ResourceSelector;
+  /** Make the introspection payload available to the handler (`@OAuth2Payload()`). Default false. */
+  extractPayload?: boolean;
+  /** Check `requiredScopes`. Default false; `@RequiredScopes()` turns it on for its route. */
+  checkRequiredScopes?: boolean;
+  /** The scopes the route requires. Default none. */
+  requiredScopes?: string[];
+  /** true: every required scope must be held; false: any one is enough. Default true. */
+  modeStrict?: boolean;
+  /** Keep the `Authorization` header for the handler. false removes it once the request is allowed. Default true. */
+  propagateAuthHeader?: boolean;
+  /**
+   * Also accept the token from the `access_token` query parameter (RFC 6750 §2.3) when there is no
+   * Bearer header. Default false: tokens in URLs leak into logs.
+   */
+  allowAccessTokenQueryParam?: boolean;
+  /** Tolerance, in seconds, for clock differences when checking `exp` and `nbf`. Default 5. */
+  clockToleranceSeconds?: number;
+}
+
+/** The policy after defaults: what the guard applies to one route. */
+export interface ResolvedOAuth2Policy {
+  readonly oauthResource?: OAuth2ResourceSelector;
+  readonly oauthCacheResource?: OAuth2ResourceSelector;
+  readonly extractPayload: boolean;
+  readonly checkRequiredScopes: boolean;
+  readonly requiredScopes: readonly string[];
+  readonly modeStrict: boolean;
+  readonly propagateAuthHeader: boolean;
+  readonly allowAccessTokenQueryParam: boolean;
+  readonly clockToleranceSeconds: number;
+}

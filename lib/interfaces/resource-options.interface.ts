@@ -1,0 +1,81 @@
+/** HTTP methods an authorization-server endpoint may be called with. */
+export type OAuth2HttpMethod = 'GET' | 'POST';
+
+/** Options shared by every authorization-server resource. */
+export interface OAuth2ResourceCommonOptions {
+  /** The name the policy refers to in `oauthResource`. Unique among resources. */
+  name: string;
+  /** The claim of the introspection payload that names the user (the `user` attribute). Default `sub`. */
+  userClaim?: string;
+  /** Time limit, in milliseconds, of one request to the authorization server. Default 5000. */
+  timeout?: number;
+  /** Largest answer accepted from the authorization server, in bytes. Default 262144 (256 KiB). */
+  maxResponseBytes?: number;
+}
+
+/**
+ * Gravitee's "Generic OAuth2 Authorization Server" resource: any RFC 7662 server (Keycloak, Auth0,
+ * Okta, Ory Hydra, node-oidc-provider, ...). The defaults follow RFC 7662: `POST`, the token in the
+ * form field `token` with `token_type_hint=access_token`, the client's credentials in a Basic header.
+ */
+export interface GenericOAuth2ResourceOptions extends OAuth2ResourceCommonOptions {
+  type: 'generic';
+  /** Base URL the endpoints are resolved against, e.g. `https://as.example.com/realms/main`. */
+  authorizationServerUrl?: string;
+  /** The introspection endpoint: a full URL, or a path under `authorizationServerUrl`. */
+  introspectionEndpoint: string;
+  /** Default `POST`. */
+  introspectionEndpointMethod?: OAuth2HttpMethod;
+  /** The client this API authenticates as when it introspects. */
+  clientId?: string;
+  /** The secret of `clientId`. */
+  clientSecret?: string;
+  /**
+   * Send the client credentials in a header (`client_secret_basic`). Default true. When false and the
+   * token goes in a form body, they go as `client_id` and `client_secret` form fields (`client_secret_post`).
+   */
+  useClientAuthorizationHeader?: boolean;
+  /** Default `Authorization`. */
+  clientAuthorizationHeaderName?: string;
+  /** Default `Basic`. */
+  clientAuthorizationHeaderScheme?: string;
+  /** Send the token as a query parameter. Default false (tokens in URLs end up in access logs). */
+  tokenIsSuppliedByQueryParam?: boolean;
+  /** Default `token`. */
+  tokenQueryParamName?: string;
+  /** Send the token in a request header. Default false. */
+  tokenIsSuppliedByHttpHeader?: boolean;
+  /** The header that carries the token when `tokenIsSuppliedByHttpHeader` is on. */
+  tokenHeaderName?: string;
+  /** Send the token in a form body. Default true unless the query or header option is on. POST only. */
+  tokenIsSuppliedByFormUrlEncoded?: boolean;
+  /** Default `token`. */
+  tokenFormUrlEncodedName?: string;
+  /** The `token_type_hint` sent with a form or query token. Default `access_token`; `false` sends none. */
+  tokenTypeHint?: string | false;
+  /** Separator of the `scope` claim when it is a string. Default one space. */
+  scopeSeparator?: string;
+  /** The userinfo endpoint: a full URL, or a path under `authorizationServerUrl`. */
+  userInfoEndpoint?: string;
+  /** Default `GET`. */
+  userInfoEndpointMethod?: OAuth2HttpMethod;
+}
+
+/** The versions of Gravitee Access Management, which differ in endpoint paths and in the `active` rule. */
+export type GraviteeAmVersion = 'V1_X' | 'V2_X' | 'V3_X';
+
+/** Gravitee's "Gravitee.io AM Authorization Server" resource. */
+export interface GraviteeAmResourceOptions extends OAuth2ResourceCommonOptions {
+  type: 'gravitee-am';
+  /** The AM gateway's URL, e.g. `https://am.example.com` (a path, if any, is kept). */
+  serverURL: string;
+  /** The security domain's path (HRID). */
+  securityDomain: string;
+  clientId: string;
+  clientSecret: string;
+  /** Default `V3_X`. */
+  version?: GraviteeAmVersion;
+}
+
+/** One authorization-server resource, by its `type`. */
+export type OAuth2ResourceOptions = GenericOAuth2ResourceOptions | GraviteeAmResourceOptions;

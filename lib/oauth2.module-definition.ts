@@ -1,0 +1,23 @@
+import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { OAuth2Guard } from './guards/oauth2.guard';
+import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './interfaces/module-options.interface';
+
+/**
+ * The module's `forRoot()` / `forRootAsync()`, built by Nest's `ConfigurableModuleBuilder`. `global`
+ * sits beside the options (and beside `useFactory` in `forRootAsync`): it binds the guard to every
+ * route. The module itself is always global, so `@UseGuards(OAuth2Guard)` works in any module.
+ */
+export const {
+  ConfigurableModuleClass: OAuth2ConfigurableModule,
+  MODULE_OPTIONS_TOKEN: OAUTH2_MODULE_OPTIONS,
+  OPTIONS_TYPE: OAUTH2_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: OAUTH2_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<OAuth2ModuleOptions>({ moduleName: 'OAuth2' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createOAuth2Options')
+  .setExtras<OAuth2ModuleExtras>({ global: false }, (definition, extras) => {
+    const globalGuard: Provider[] = extras.global ? [{ provide: APP_GUARD, useClass: OAuth2Guard }] : [];
+    return { ...definition, global: true, providers: [...(definition.providers ?? []), ...globalGuard] };
+  })
+  .build();

@@ -1,0 +1,375 @@
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, getMetadataStorage, validateSync } from 'class-validator';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_REALM,
+} from '../oauth2.constants';
+import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
+import { OAUTH2_ERROR_KEYS, OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
+import type { MemoryCacheResourceOptions, OAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
+import type { OAuth2ModuleOptions } from '../interfaces/module-options.interface';
+import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
+import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
+import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
+import { MemoryCacheSchema } from './cache-options.schema';
+import { PolicySchema } from './policy-options.schema';
+import { GenericResourceSchema, GraviteeAmResourceSchema, isHeaderName } from './resource-options.schema';
+
+/** A problem found in the options: the field's path and what is wrong with it. */
+export interface OptionProblem {
+  field: string;
+  problem: string;
+}
+
+/** The module's options after validation, with the defaults applied. */
+export interface ResolvedOAuth2ModuleOptions {
+  readonly resources: readonly OAuth2ResourceOptions[];
+  readonly caches: readonly Required<MemoryCacheResourceOptions>[];
+  readonly policy: ResolvedOAuth2Policy;
+  readonly responseTemplates: OAuth2ResponseTemplates;
+  readonly realm: string;
+}
+
+const MODULE_OPTION_NAMES = ['resources', 'caches', 'policy', 'responseTemplates', 'realm'];
+const TEMPLATE_OPTION_NAMES = ['status', 'headers', 'body'];
+/** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** Characters a quoted-string of `WWW-Authenticate` cannot carry safely. */
+const UNSAFE_REALM = /["\\\r\n]/;
+
+/** Policy defaults: the policy documentation's, plus this module's own options. */
+export const DEFAULT_POLICY: ResolvedOAuth2Policy = Object.freeze({
+  extractPayload: false,
+  checkRequiredScopes: false,
+  requiredScopes: Object.freeze([]) as readonly string[],
+  modeStrict: true,
+  propagateAuthHeader: true,
+  allowAccessTokenQueryParam: false,
+  clockToleranceSeconds: DEFAULT_CLOCK_TOLERANCE_SECONDS,
+});
+
+/**
+ * Validates the options of `forRoot()` or of `forRootAsync()`'s factory, and applies defaults.
+ *
+ * @throws OAuth2ConfigurationError naming every field that is wrong, and what to do.
+ */
+export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions {
+  if (!isPlainObject(raw)) {
+    throw new OAuth2ConfigurationError('options', 'must be an object such as { resources: [...], policy: {...} }.');
+  }
+  const problems: OptionProblem[] = [];
+  problems.push(...unknownKeys(raw, MODULE_OPTION_NAMES, 'options', 'an option of OAuth2Module'));
+
+  const resources = validateResources(raw.resources, problems);
+  const caches = validateCaches(raw.caches, problems);
+  const policy = raw.policy === undefined ? {} : raw.policy;
+  problems.push(...policyProblems(policy, 'policy'));
+  problems.push(...templateProblems(raw.responseTemplates));
+  if (raw.realm !== undefined && (typeof raw.realm !== 'string' || raw.realm === '' || UNSAFE_REALM.test(raw.realm))) {
+    problems.push({ field: 'realm', problem: 'must be a non-empty string without quotes, backslashes or line breaks.' });
+  }
+
+  if (problems.length === 0) {
+    const typedPolicy = policy as OAuth2PolicyOptions;
+    problems.push(...namedReferenceProblems(typedPolicy, 'policy', resources, caches));
+  }
+  if (problems.length > 0) {
+    throw OAuth2ConfigurationError.fromProblems(problems);
+  }
+  const options = raw as unknown as OAuth2ModuleOptions;
+  return {
+    resources,
+    caches,
+    policy: resolvePolicy(DEFAULT_POLICY, options.policy ?? {}),
+    responseTemplates: options.responseTemplates ?? {},
+    realm: options.realm ?? DEFAULT_REALM,
+  };
+}
+
+/** Validation problems of a policy (module default or decorator), without name look-ups. */
+export function policyProblems(raw: unknown, field: string): OptionProblem[] {
+  if (!isPlainObject(raw)) {
+    return [{ field, problem: 'must be an object with the policy options (oauthResource, requiredScopes, ...).' }];
+  }
+  const problems = schemaProblems(PolicySchema, raw, field, 'a policy option');
+  const scopes = raw.requiredScopes;
+  if (Array.isArray(scopes)) {
+    scopes.forEach((scope, index) => {
+      if (typeof scope === 'string' && !SCOPE_TOKEN.test(scope)) {
+        problems.push({
+          field: `${field}.requiredScopes[${index}]`,
+          problem: 'is not a valid scope (RFC 6749 §3.3: no spaces, quotes or backslashes). List each scope as its own string.',
+        });
+      }
+    });
+  }
+  return problems;
+}
+
+/** Problems with the plain-string resource and cache names of a policy. */
+export function namedReferenceProblems(
+  policy: OAuth2PolicyOptions,
+  field: string,
+  resources: readonly { name: string }[],
+  caches: readonly { name: string }[],
+): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const check = (value: unknown, subfield: string, kind: 'resource' | 'cache', registered: readonly { name: string }[]) => {
+    if (typeof value === 'string' && !registered.some((entry) => entry.name === value)) {
+      const error = OAuth2ConfigurationError.unknownName(
+        `${field}.${subfield}`,
+        kind,
+        value,
+        registered.map((entry) => entry.name),
+      );
+      problems.push({ field: error.field, problem: error.message.replace(/^.*? names /, 'names ') });
+    }
+  };
+  check(policy.oauthResource, 'oauthResource', 'resource', resources);
+  check(policy.oauthCacheResource, 'oauthCacheResource', 'cache', caches);
+  return problems;
+}
+
+/** A policy on top of another: set fields of `override` win. */
+export function resolvePolicy(base: ResolvedOAuth2Policy, override: OAuth2PolicyOptions): ResolvedOAuth2Policy {
+  const merged: { -readonly [K in keyof ResolvedOAuth2Policy]: ResolvedOAuth2Policy[K] } = { ...base };
+  for (const [name, value] of Object.entries(override)) {
+    if (value !== undefined) {
+      (merged as Record<string, unknown>)[name] = value;
+    }
+  }
+  return Object.freeze(merged);
+}
+
+function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2ResourceOptions[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push({
+      field: 'resources',
+      problem: "is required: list at least one authorization server, e.g. [{ name: 'my-as', type: 'generic', introspectionEndpoint: 'https://...' }].",
+    });
+    return [];
+  }
+  raw.forEach((resource, index) => {
+    const field = `resources[${index}]`;
+    if (!isPlainObject(resource)) {
+      problems.push({ field, problem: 'must be an object.' });
+    } else if (resource.type === 'generic') {
+      problems.push(...schemaProblems(GenericResourceSchema, resource, field, "an option of a 'generic' resource"));
+      problems.push(...genericResourceProblems(resource, field));
+    } else if (resource.type === 'gravitee-am') {
+      problems.push(...schemaProblems(GraviteeAmResourceSchema, resource, field, "an option of a 'gravitee-am' resource"));
+    } else {
+      problems.push({
+        field: `${field}.type`,
+        problem: `must be 'generic' or 'gravitee-am' (got ${describe(resource.type)}).`,
+      });
+    }
+  });
+  problems.push(...duplicateNameProblems(raw, 'resources'));
+  return raw as OAuth2ResourceOptions[];
+}
+
+function genericResourceProblems(resource: Record<string, unknown>, field: string): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const isPath = (value: unknown) => typeof value === 'string' && value.startsWith('/');
+  for (const endpoint of ['introspectionEndpoint', 'userInfoEndpoint']) {
+    if (isPath(resource[endpoint]) && resource.authorizationServerUrl === undefined) {
+      problems.push({
+        field: `${field}.${endpoint}`,
+        problem: 'is a path: set authorizationServerUrl to the server\'s base URL, or give a full URL here.',
+      });
+    }
+  }
+  const method = resource.introspectionEndpointMethod ?? 'POST';
+  if (method === 'GET' && resource.tokenIsSuppliedByFormUrlEncoded === true) {
+    problems.push({
+      field: `${field}.tokenIsSuppliedByFormUrlEncoded`,
+      problem: 'needs introspectionEndpointMethod POST (a GET request has no body): use tokenIsSuppliedByQueryParam, or POST.',
+    });
+  }
+  if (
+    resource.tokenIsSuppliedByQueryParam === false &&
+    resource.tokenIsSuppliedByHttpHeader === false &&
+    resource.tokenIsSuppliedByFormUrlEncoded === false
+  ) {
+    problems.push({
+      field: `${field}.tokenIsSuppliedByFormUrlEncoded`,
+      problem: 'is false, and so are the query and header options: the token would not be sent. Turn one of them on.',
+    });
+  }
+  if (resource.tokenIsSuppliedByHttpHeader === true && resource.tokenHeaderName === undefined) {
+    problems.push({ field: `${field}.tokenHeaderName`, problem: 'is required when tokenIsSuppliedByHttpHeader is true.' });
+  }
+  for (const headerField of ['tokenHeaderName', 'clientAuthorizationHeaderName']) {
+    const value = resource[headerField];
+    if (typeof value === 'string' && value !== '' && !isHeaderName(value)) {
+      problems.push({ field: `${field}.${headerField}`, problem: 'is not a valid HTTP header name.' });
+    }
+  }
+  if (resource.clientSecret !== undefined && resource.clientId === undefined) {
+    problems.push({ field: `${field}.clientId`, problem: 'is required when clientSecret is set.' });
+  }
+  return problems;
+}
+
+function validateCaches(raw: unknown, problems: OptionProblem[]): Required<MemoryCacheResourceOptions>[] {
+  if (raw === undefined) {
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    problems.push({ field: 'caches', problem: "must be an array, e.g. [{ name: 'local', timeToLiveSeconds: 300 }]." });
+    return [];
+  }
+  raw.forEach((cache, index) => {
+    const field = `caches[${index}]`;
+    if (!isPlainObject(cache)) {
+      problems.push({ field, problem: 'must be an object.' });
+    } else if (cache.type === undefined || cache.type === 'memory') {
+      problems.push(...schemaProblems(MemoryCacheSchema, cache, field, "an option of a 'memory' cache"));
+    } else {
+      problems.push({ field: `${field}.type`, problem: `must be 'memory' (got ${describe(cache.type)}).` });
+    }
+  });
+  problems.push(...duplicateNameProblems(raw, 'caches'));
+  return (raw as OAuth2CacheResourceOptions[]).map((cache) => ({
+    name: cache.name,
+    type: 'memory',
+    timeToLiveSeconds: cache.timeToLiveSeconds ?? 300,
+    maxEntries: cache.maxEntries ?? 10_000,
+  }));
+}
+
+function templateProblems(raw: unknown): OptionProblem[] {
+  if (raw === undefined) {
+    return [];
+  }
+  if (!isPlainObject(raw)) {
+    return [{ field: 'responseTemplates', problem: 'must be an object keyed by error key, e.g. { OAUTH2_MISSING_HEADER: { ... } }.' }];
+  }
+  const problems: OptionProblem[] = [];
+  for (const [key, byMediaType] of Object.entries(raw)) {
+    const field = `responseTemplates.${key}`;
+    if (!OAUTH2_ERROR_KEYS.includes(key as OAuth2ErrorKey)) {
+      problems.push({ field, problem: `is not an error key. The keys are: ${OAUTH2_ERROR_KEYS.join(', ')}.` });
+      continue;
+    }
+    if (!isPlainObject(byMediaType)) {
+      problems.push({ field, problem: "must be an object keyed by media type, e.g. { 'application/json': { status: 401 } }." });
+      continue;
+    }
+    for (const [mediaType, template] of Object.entries(byMediaType)) {
+      problems.push(...singleTemplateProblems(template, `${field}['${mediaType}']`, mediaType));
+    }
+  }
+  return problems;
+}
+
+function singleTemplateProblems(template: unknown, field: string, mediaType: string): OptionProblem[] {
+  if (!/^[^\s/]+\/[^\s/]+$/.test(mediaType)) {
+    return [{ field, problem: "is not a media type: use a key such as 'application/json', 'text/*' or '*/*'." }];
+  }
+  if (!isPlainObject(template)) {
+    return [{ field, problem: 'must be an object { status?, headers?, body? }.' }];
+  }
+  const problems = unknownKeys(template, TEMPLATE_OPTION_NAMES, field, 'an option of a response template');
+  const { status, headers, body } = template as OAuth2ResponseTemplate;
+  if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599)) {
+    problems.push({ field: `${field}.status`, problem: 'must be an HTTP status, an integer from 200 to 599.' });
+  }
+  if (headers !== undefined) {
+    if (!isPlainObject(headers)) {
+      problems.push({ field: `${field}.headers`, problem: 'must be an object of header names to string values.' });
+    } else {
+      for (const [name, value] of Object.entries(headers)) {
+        if (!isHeaderName(name) || typeof value !== 'string' || /[\r\n]/.test(value)) {
+          problems.push({ field: `${field}.headers['${name}']`, problem: 'must be a valid header name with a one-line string value.' });
+        }
+      }
+    }
+  }
+  if (body !== undefined && typeof body !== 'string' && !isPlainObject(body)) {
+    problems.push({ field: `${field}.body`, problem: 'must be a string, or an object to send as JSON.' });
+  }
+  return problems;
+}
+
+function schemaProblems(
+  schema: new () => object,
+  raw: Record<string, unknown>,
+  field: string,
+  what: string,
+): OptionProblem[] {
+  const instance = plainToInstance(schema, raw, { enableImplicitConversion: false });
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  return errors.flatMap((error) => toProblems(error, field, what, knownOptions(schema)));
+}
+
+function toProblems(error: ValidationError, parent: string, what: string, known: string[]): OptionProblem[] {
+  const field = `${parent}.${error.property}`;
+  const constraints = Object.entries(error.constraints ?? {});
+  if (constraints.some(([name]) => name === 'whitelistValidation')) {
+    return [{ field, problem: `is not ${what}: check its spelling. Known options: ${known.join(', ')}.` }];
+  }
+  const first = constraints.find(([name]) => name === 'isDefined') ?? constraints[0];
+  if (!first) {
+    return (error.children ?? []).flatMap((child) => toProblems(child, field, what, known));
+  }
+  const message = first[1].startsWith(`${error.property} `) ? first[1].slice(error.property.length + 1) : first[1];
+  // Never echo what may be a secret, even a mistyped one.
+  const got = /secret|password/i.test(error.property) ? '' : ` (got ${describe(error.value)})`;
+  return [{ field, problem: `${message}${got}.` }];
+}
+
+/** The option names a schema accepts: its validated properties. */
+function knownOptions(schema: new () => object): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(schema, '', true, false);
+  return [...new Set(metadata.map((entry) => entry.propertyName))];
+}
+
+function unknownKeys(raw: Record<string, unknown>, known: string[], parent: string, what: string): OptionProblem[] {
+  return Object.keys(raw)
+    .filter((name) => !known.includes(name))
+    .map((name) => ({
+      field: parent === 'options' ? name : `${parent}.${name}`,
+      problem: `is not ${what}: check its spelling. Known options: ${known.join(', ')}.`,
+    }));
+}
+
+function duplicateNameProblems(entries: unknown[], field: string): OptionProblem[] {
+  const seen = new Map<unknown, number>();
+  const problems: OptionProblem[] = [];
+  entries.forEach((entry, index) => {
+    const name = isPlainObject(entry) ? entry.name : undefined;
+    if (typeof name !== 'string') {
+      return;
+    }
+    const first = seen.get(name);
+    if (first === undefined) {
+      seen.set(name, index);
+    } else {
+      problems.push({
+        field: `${field}[${index}].name`,
+        problem: `'${name}' is already the name of ${field}[${first}]: give each entry its own name.`,
+      });
+    }
+  });
+  return problems;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Describes a value in a message without echoing secrets or long strings. */
+function describe(value: unknown): string {
+  if (value === undefined || value === null) {
+    return String(value);
+  }
+  if (typeof value === 'string') {
+    return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`;
+  }
+  if (Array.isArray(value)) {
+    return 'an array';
+  }
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}

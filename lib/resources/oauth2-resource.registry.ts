@@ -1,0 +1,66 @@
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
+import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
+import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import { GenericOAuth2Resource, genericResourceSettings } from './generic-oauth2.resource';
+import { GraviteeAmResource } from './gravitee-am.resource';
+import { OAuth2Resource } from './oauth2-resource';
+
+/**
+ * The registered authorization-server resources, by name. Inject it to introspect a token or fetch
+ * userinfo yourself.
+ *
+ * @example
+ * constructor(private readonly resources: OAuth2ResourceRegistry) {}
+ * const info = await this.resources.get('my-as').userInfo(token);
+ */
+@Injectable()
+export class OAuth2ResourceRegistry implements OnApplicationShutdown {
+  private readonly resources = new Map<string, OAuth2Resource>();
+
+  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions, http: HttpService) {
+    for (const resourceOptions of options.resources) {
+      this.resources.set(resourceOptions.name, createResource(resourceOptions, http));
+    }
+  }
+
+  /**
+   * The resource registered under a name.
+   *
+   * @throws Error naming the registered resources when there is none by that name.
+   */
+  get(name: string): OAuth2Resource {
+    const resource = this.resources.get(name);
+    if (!resource) {
+      throw new Error(`No OAuth2 resource named '${name}' (registered: ${this.names().join(', ')})`);
+    }
+    return resource;
+  }
+
+  /** The resource registered under a name, or `undefined`. */
+  find(name: string): OAuth2Resource | undefined {
+    return this.resources.get(name);
+  }
+
+  /** The registered names, in registration order. */
+  names(): string[] {
+    return [...this.resources.keys()];
+  }
+
+  /** Closes the kept-alive connections when the application shuts down. */
+  onApplicationShutdown(): void {
+    for (const resource of this.resources.values()) {
+      resource.close();
+    }
+  }
+}
+
+function createResource(options: OAuth2ResourceOptions, http: HttpService): OAuth2Resource {
+  switch (options.type) {
+    case 'generic':
+      return new GenericOAuth2Resource(genericResourceSettings(options), http);
+    case 'gravitee-am':
+      return new GraviteeAmResource(options, http);
+  }
+}

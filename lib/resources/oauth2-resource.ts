@@ -1,0 +1,96 @@
+import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
+import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
+import { AuthorizationServerClient } from './authorization-server.client';
+import type { OutgoingRequest } from './outgoing-request';
+
+/**
+ * An authorization server the guard introspects tokens at: one per entry of `resources`. Inject
+ * {@link OAuth2ResourceRegistry} and call `get(name)` to use one directly.
+ *
+ * @example
+ * const payload = await registry.get('my-as').introspect(token);
+ */
+export abstract class OAuth2Resource {
+  /** The resource's name in `resources`. */
+  abstract readonly name: string;
+  /** The claim that names the user. */
+  abstract readonly userClaim: string;
+  /** The separator of a string `scope` claim. */
+  abstract readonly scopeSeparator: string;
+
+  protected constructor(protected readonly client: AuthorizationServerClient) {}
+
+  /**
+   * Asks the authorization server about a token (RFC 7662).
+   *
+   * @returns whether the token is active, and the server's payload (parsed and frozen).
+   * @throws AuthorizationServerError when the server gives no valid answer.
+   */
+  async introspect(token: string): Promise<IntrospectionResult> {
+    const answer = await this.client.send(this.buildIntrospectionRequest(token));
+    const payload = this.parseAnswer(answer.status, answer.body);
+    const active = this.isActive(payload);
+    if (active === undefined) {
+      throw this.client.failure(
+        'answered without a valid boolean `active` member',
+        OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE,
+      );
+    }
+    this.client.success();
+    return { active, payload };
+  }
+
+  /**
+   * Fetches the OpenID Connect userinfo of a token.
+   *
+   * @throws AuthorizationServerError when the server gives no valid answer.
+   */
+  async userInfo(token: string): Promise<IntrospectionPayload> {
+    const answer = await this.client.send(this.buildUserInfoRequest(token));
+    const payload = this.parseAnswer(answer.status, answer.body);
+    this.client.success();
+    return payload;
+  }
+
+  /** Closes the resource's connections. Called when the application shuts down. */
+  close(): void {
+    this.client.close();
+  }
+
+  /** The introspection request for a token. */
+  abstract buildIntrospectionRequest(token: string): OutgoingRequest;
+
+  /** The userinfo request for a token. */
+  abstract buildUserInfoRequest(token: string): OutgoingRequest;
+
+  /** Whether a payload says the token is active; `undefined` when it cannot say (an invalid answer). */
+  abstract isActive(payload: IntrospectionPayload): boolean | undefined;
+
+  /** Checks the status and parses a JSON object, or throws with the right key. */
+  protected parseAnswer(status: number, body: string): IntrospectionPayload {
+    if (status !== 200) {
+      throw this.client.failure(`answered HTTP ${status}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw this.client.failure('answered a body that is not JSON', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw this.client.failure('answered JSON that is not an object', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
+    }
+    return deepFreeze(parsed as IntrospectionPayload);
+  }
+}
+
+/** Freezes a parsed JSON value, so that one cached payload can be shared safely by many requests. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) {
+      deepFreeze(member);
+    }
+  }
+  return value;
+}
