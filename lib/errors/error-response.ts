@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { OAuth2ErrorKey } from './oauth2-error-key.enum';
 import type { OAuth2Exception } from './oauth2.exception';
 import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
@@ -56,11 +57,11 @@ export function renderErrorResponse(
   if (template.body !== undefined && !hasHeader(templateHeaders, 'content-type')) {
     templateHeaders['Content-Type'] = contentTypeOf(template.body, mediaType);
   }
-  return {
-    status: template.status ?? defaults.status,
-    headers: templateHeaders,
-    body: template.body ?? defaults.body,
-  };
+  const status = template.status ?? defaults.status;
+  // The default body states its status: keep it in step with a template that changes only the status.
+  const defaultBody =
+    status === defaults.status ? defaults.body : { ...defaults.body, statusCode: status, error: STATUS_CODES[status] ?? 'Error' };
+  return { status, headers: templateHeaders, body: template.body ?? defaultBody };
 }
 
 /** The template for the most preferred media type of `Accept` that has one, else the `*\/*` one. */
@@ -74,7 +75,8 @@ export function chooseTemplate(
       break;
     }
     const [type, subtype] = range.split('/');
-    const found = entries.find(([candidate]) => {
+    // The template of the exact media type first: a `text/*` template listed earlier must not shadow `text/plain`.
+    const found = entries.find(([candidate]) => candidate === range) ?? entries.find(([candidate]) => {
       const [candidateType, candidateSubtype] = candidate.split('/');
       if (candidate === '*/*') {
         return false;

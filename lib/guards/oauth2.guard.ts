@@ -73,9 +73,19 @@ export class OAuth2Guard implements CanActivate {
     return true;
   }
 
-  /** The request of the execution context. */
+  /**
+   * The request of the execution context. HTTP only: override this method to guard another transport
+   * (for GraphQL, return `GqlExecutionContext.create(context).getContext().req`).
+   */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    return context.switchToHttp().getRequest<GuardedRequest>();
+    const request = context.switchToHttp().getRequest<GuardedRequest | undefined>();
+    if (typeof request !== 'object' || request === null || typeof request.headers !== 'object') {
+      throw new Error(
+        `OAuth2Guard guards HTTP requests; this is a '${context.getType()}' context. ` +
+          'Subclass OAuth2Guard and override getRequest() to return the underlying HTTP request.',
+      );
+    }
+    return request;
   }
 
   /** Whether the handler or its controller is marked `@SkipOAuth2()`. */
@@ -128,7 +138,7 @@ export class OAuth2Guard implements CanActivate {
     const name = this.select(context, policy.oauthCacheResource, 'oauthCacheResource');
     const cache = name === undefined ? undefined : this.caches.find(name);
     if (name !== undefined && !cache) {
-      this.logger.warn(`oauthCacheResource chose '${name}', which is not a registered cache: the request is not cached`);
+      this.logger.debug(`oauthCacheResource chose '${name}', which is not a registered cache: the request is not cached`);
     }
     return cache;
   }

@@ -34,6 +34,8 @@ const MODULE_OPTION_NAMES = ['resources', 'caches', 'policy', 'responseTemplates
 const TEMPLATE_OPTION_NAMES = ['status', 'headers', 'body'];
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** The constraints reported first when several fail: presence, then type. */
+const PRIMARY_CONSTRAINTS = ['isDefined', 'isInt', 'isString', 'isBoolean', 'isArray'];
 /** Characters a quoted-string of `WWW-Authenticate` cannot carry safely. */
 const UNSAFE_REALM = /["\\\r\n]/;
 
@@ -310,7 +312,8 @@ function toProblems(error: ValidationError, parent: string, what: string, known:
   if (constraints.some(([name]) => name === 'whitelistValidation')) {
     return [{ field, problem: `is not ${what}: check its spelling. Known options: ${known.join(', ')}.` }];
   }
-  const first = constraints.find(([name]) => name === 'isDefined') ?? constraints[0];
+  // A value of the wrong type fails its range checks too: report the type, not "must not be greater than".
+  const first = PRIMARY_CONSTRAINTS.map((wanted) => constraints.find(([name]) => name === wanted)).find(Boolean) ?? constraints[0];
   if (!first) {
     return (error.children ?? []).flatMap((child) => toProblems(child, field, what, known));
   }

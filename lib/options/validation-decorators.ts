@@ -4,60 +4,30 @@ import { IsDefined, ValidateBy, ValidationOptions, buildMessage } from 'class-va
 export const IsRequired = (): PropertyDecorator => IsDefined({ message: 'is required' });
 
 /** A string, or a function (resource selectors). */
-export function IsStringOrFunction(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isStringOrFunction',
-      validator: {
-        validate: (value: unknown) => (typeof value === 'string' && value.length > 0) || typeof value === 'function',
-        defaultMessage: buildMessage(() => 'must be a non-empty string or a function of the ExecutionContext', options),
-      },
-    },
+export const IsStringOrFunction = (options?: ValidationOptions): PropertyDecorator =>
+  satisfies(
+    'isStringOrFunction',
+    (value) => (typeof value === 'string' && value.length > 0) || typeof value === 'function',
+    'must be a non-empty string or a function of the ExecutionContext',
     options,
   );
-}
 
 /** An absolute http(s) URL, or a path starting with `/` to resolve against a base URL. */
-export function IsUrlOrPath(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isUrlOrPath',
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' && (isHttpUrl(value) || value.startsWith('/')),
-        defaultMessage: buildMessage(() => 'must be an http(s) URL, or a path starting with "/"', options),
-      },
-    },
+export const IsUrlOrPath = (options?: ValidationOptions): PropertyDecorator =>
+  satisfies(
+    'isUrlOrPath',
+    (value) => typeof value === 'string' && (isHttpUrl(value) || value.startsWith('/')),
+    'must be an http(s) URL, or a path starting with "/"',
     options,
   );
-}
 
 /** An absolute http(s) URL. */
-export function IsHttpUrl(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isHttpUrl',
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' && isHttpUrl(value),
-        defaultMessage: buildMessage(() => 'must be an absolute http:// or https:// URL', options),
-      },
-    },
-    options,
-  );
-}
+export const IsHttpUrl = (options?: ValidationOptions): PropertyDecorator =>
+  satisfies('isHttpUrl', (value) => typeof value === 'string' && isHttpUrl(value), 'must be an absolute http:// or https:// URL', options);
 
 /** A string or `false`. */
-export function IsStringOrFalse(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isStringOrFalse',
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' || value === false,
-        defaultMessage: buildMessage(() => 'must be a string, or false', options),
-      },
-    },
-    options,
-  );
-}
+export const IsStringOrFalse = (options?: ValidationOptions): PropertyDecorator =>
+  satisfies('isStringOrFalse', (value) => typeof value === 'string' || value === false, 'must be a string, or false', options);
 
 /** Whether a string is an absolute http(s) URL. */
 export function isHttpUrl(value: string): boolean {
@@ -67,4 +37,17 @@ export function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A validation rule from a predicate and the message its failure gives. */
+function satisfies(
+  name: string,
+  predicate: (value: unknown) => boolean,
+  message: string,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return ValidateBy(
+    { name, validator: { validate: predicate, defaultMessage: buildMessage(() => message, options) } },
+    options,
+  );
 }

@@ -1,0 +1,82 @@
+import type { IntrospectionPayload } from '../interfaces/introspection.interface';
+import { MemoryTokenCacheStore } from './memory-token-cache.store';
+
+const payload = (id: string): IntrospectionPayload => Object.freeze({ active: true, jti: id });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const MINUTE = 60_000;
+
+describe('MemoryTokenCacheStore', () => {
+  let store: MemoryTokenCacheStore;
+
+  afterEach(() => store.close());
+
+  it('gives back what was set, the same frozen object', async () => {
+    store = new MemoryTokenCacheStore(10);
+    const value = payload('a');
+    await store.set('a', value, MINUTE);
+    expect(await store.get('a')).toBe(value);
+    expect(await store.get('missing')).toBeUndefined();
+  });
+
+  it('replaces the value of a key set again', async () => {
+    store = new MemoryTokenCacheStore(10);
+    await store.set('a', payload('first'), MINUTE);
+    await store.set('a', payload('second'), MINUTE);
+    expect(await store.get('a')).toEqual(payload('second'));
+  });
+
+  it('forgets a deleted key', async () => {
+    store = new MemoryTokenCacheStore(10);
+    await store.set('a', payload('a'), MINUTE);
+    await store.set('b', payload('b'), MINUTE);
+    await store.delete('a');
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.get('b')).toEqual(payload('b'));
+  });
+
+  it('forgets an entry once its TTL has passed', async () => {
+    store = new MemoryTokenCacheStore(10);
+    await store.set('short', payload('short'), 50);
+    await store.set('long', payload('long'), MINUTE);
+    expect(await store.get('short')).toEqual(payload('short'));
+    await sleep(120);
+    expect(await store.get('short')).toBeUndefined();
+    expect(await store.get('long')).toEqual(payload('long'));
+  });
+
+  describe('bounded to maxEntries', () => {
+    it('evicts the oldest entry first', async () => {
+      store = new MemoryTokenCacheStore(3);
+      for (const key of ['a', 'b', 'c', 'd']) {
+        await store.set(key, payload(key), MINUTE);
+      }
+      expect(await store.get('a')).toBeUndefined();
+      for (const key of ['b', 'c', 'd']) {
+        expect(await store.get(key)).toEqual(payload(key));
+      }
+    });
+
+    it('evicts the least recently used entry: one read recently survives', async () => {
+      store = new MemoryTokenCacheStore(3);
+      for (const key of ['a', 'b', 'c']) {
+        await store.set(key, payload(key), MINUTE);
+      }
+      expect(await store.get('a')).toEqual(payload('a'));
+      await store.set('d', payload('d'), MINUTE);
+      expect(await store.get('b')).toBeUndefined();
+      for (const key of ['a', 'c', 'd']) {
+        expect(await store.get(key)).toEqual(payload(key));
+      }
+    });
+
+    it('never holds more than maxEntries', async () => {
+      store = new MemoryTokenCacheStore(5);
+      for (let index = 0; index < 50; index++) {
+        await store.set(`k${index}`, payload(String(index)), MINUTE);
+      }
+      const held = await Promise.all(Array.from({ length: 50 }, (_, index) => store.get(`k${index}`)));
+      expect(held.filter((value) => value !== undefined)).toHaveLength(5);
+      expect(held.slice(45)).toEqual([45, 46, 47, 48, 49].map((index) => payload(String(index))));
+    });
+  });
+});
