@@ -8,4 +8,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testTimeout: 20000,
+  // One real authorization server (node-oidc-provider) for the run, for test/conformance; its
+  // address and clients reach the tests as OIDC_* environment variables.
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
 };
