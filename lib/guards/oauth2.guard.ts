@@ -135,6 +135,9 @@ export class OAuth2Guard implements CanActivate {
 
   /** The cache of the request, if the policy names one. A selector that names no cache means no cache. */
   protected resolveCache(context: ExecutionContext, policy: ResolvedOAuth2Policy): TokenCache | undefined {
+    if (policy.oauthCacheResource === false) {
+      return undefined;
+    }
     const name = this.select(context, policy.oauthCacheResource, 'oauthCacheResource');
     const cache = name === undefined ? undefined : this.caches.find(name);
     if (name !== undefined && !cache) {

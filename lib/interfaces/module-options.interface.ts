@@ -17,6 +17,20 @@ export interface OAuth2ModuleOptions {
   realm?: string;
 }
 
+/**
+ * A class that makes the module's options, for `forRootAsync({ useClass })` or `useExisting`.
+ *
+ * @example
+ * @Injectable()
+ * class OAuth2Config implements OAuth2OptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   createOAuth2Options(): OAuth2ModuleOptions { return { resources: [...], policy: {...} }; }
+ * }
+ */
+export interface OAuth2OptionsFactory {
+  createOAuth2Options(): OAuth2ModuleOptions | Promise<OAuth2ModuleOptions>;
+}
+
 /** Options that sit beside the module options in `forRoot()` and `forRootAsync()`. */
 export interface OAuth2ModuleExtras {
   /** Bind `OAuth2Guard` to every route of the application (`APP_GUARD`). Default false. */

@@ -14,8 +14,11 @@ export type OAuth2ResourceSelector = string | ((context: ExecutionContext) => st
 export interface OAuth2PolicyOptions {
   /** The authorization-server resource that introspects the token. Required (here or on the route). */
   oauthResource?: OAuth2ResourceSelector;
-  /** The cache resource that keeps introspection answers. Default: no cache. */
-  oauthCacheResource?: OAuth2ResourceSelector;
+  /**
+   * The cache resource that keeps introspection answers. Default: no cache. `false` turns off, for a
+   * controller or handler, a cache the module's policy names.
+   */
+  oauthCacheResource?: OAuth2ResourceSelector | false;
   /** Make the introspection payload available to the handler (`@OAuth2Payload()`). Default false. */
   extractPayload?: boolean;
   /** Check `requiredScopes`. Default false; `@RequiredScopes()` turns it on for its route. */
@@ -38,7 +41,7 @@ export interface OAuth2PolicyOptions {
 /** The policy after defaults: what the guard applies to one route. */
 export interface ResolvedOAuth2Policy {
   readonly oauthResource?: OAuth2ResourceSelector;
-  readonly oauthCacheResource?: OAuth2ResourceSelector;
+  readonly oauthCacheResource?: OAuth2ResourceSelector | false;
   readonly extractPayload: boolean;
   readonly checkRequiredScopes: boolean;
   readonly requiredScopes: readonly string[];

@@ -4,7 +4,7 @@ import { IsStringOrFunction } from './validation-decorators';
 /** Validation rules of a policy, in `forRoot({ policy })` and in `@OAuth2Policy()`. */
 export class PolicySchema {
   @IsOptional() @IsStringOrFunction() oauthResource?: unknown;
-  @IsOptional() @IsStringOrFunction() oauthCacheResource?: unknown;
+  @IsOptional() @IsStringOrFunction({ allowFalse: true }) oauthCacheResource?: unknown;
   @IsOptional() @IsBoolean() extractPayload?: boolean;
   @IsOptional() @IsBoolean() checkRequiredScopes?: boolean;
   @IsOptional() @IsArray() @IsString({ each: true }) requiredScopes?: string[];

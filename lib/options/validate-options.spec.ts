@@ -241,6 +241,14 @@ describe('validateModuleOptions', () => {
       expect(error.message).toContain('resources[0].tokenHeaderName is not a valid HTTP header name');
     });
 
+    it('for a GET introspection whose client credentials would have to go in the URL', () => {
+      const error = configurationError(
+        withGeneric({ introspectionEndpointMethod: 'GET', useClientAuthorizationHeader: false, clientId: 'api', clientSecret: 's' }),
+      );
+      expect(error.field).toBe('resources[0].useClientAuthorizationHeader');
+      expect(error.message).toContain('Use POST, or the header');
+    });
+
     it('for a clientSecret without clientId', () => {
       expect(configurationError(withGeneric({ clientSecret: 's' })).field).toBe('resources[0].clientId');
     });
@@ -354,6 +362,11 @@ describe('policyProblems', () => {
       'policy.requiredScopes[1]',
       'policy.requiredScopes[2]',
     ]);
+  });
+
+  it('accepts false for oauthCacheResource (no cache for this route), but not for oauthResource', () => {
+    expect(policyProblems({ oauthCacheResource: false }, 'policy')).toEqual([]);
+    expect(policyProblems({ oauthResource: false }, 'policy').map((p) => p.field)).toEqual(['policy.oauthResource']);
   });
 
   it('refuses an empty resource name and a clock tolerance out of range', () => {

@@ -208,6 +208,13 @@ function genericResourceProblems(resource: Record<string, unknown>, field: strin
       problems.push({ field: `${field}.${headerField}`, problem: 'is not a valid HTTP header name.' });
     }
   }
+  if (method === 'GET' && resource.useClientAuthorizationHeader === false && resource.clientId !== undefined) {
+    problems.push({
+      field: `${field}.useClientAuthorizationHeader`,
+      problem:
+        'is false with introspectionEndpointMethod GET: the client credentials would have to go in the URL, where they are logged, so they would not be sent. Use POST, or the header.',
+    });
+  }
   if (resource.clientSecret !== undefined && resource.clientId === undefined) {
     problems.push({ field: `${field}.clientId`, problem: 'is required when clientSecret is set.' });
   }

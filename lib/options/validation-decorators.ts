@@ -3,12 +3,15 @@ import { IsDefined, ValidateBy, ValidationOptions, buildMessage } from 'class-va
 /** A required option: its absence is reported as "is required", not as a type error. */
 export const IsRequired = (): PropertyDecorator => IsDefined({ message: 'is required' });
 
-/** A string, or a function (resource selectors). */
-export const IsStringOrFunction = (options?: ValidationOptions): PropertyDecorator =>
+/** A string, or a function (resource selectors); with `allowFalse`, also `false` (turned off). */
+export const IsStringOrFunction = (options?: ValidationOptions & { allowFalse?: boolean }): PropertyDecorator =>
   satisfies(
     'isStringOrFunction',
-    (value) => (typeof value === 'string' && value.length > 0) || typeof value === 'function',
-    'must be a non-empty string or a function of the ExecutionContext',
+    (value) =>
+      (typeof value === 'string' && value.length > 0) ||
+      typeof value === 'function' ||
+      (options?.allowFalse === true && value === false),
+    `must be a non-empty string or a function of the ExecutionContext${options?.allowFalse ? ', or false' : ''}`,
     options,
   );
 

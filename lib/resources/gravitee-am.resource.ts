@@ -65,6 +65,18 @@ export class GraviteeAmResource extends OAuth2Resource {
     };
   }
 
+  /** AM 1.x's `check_token` answers an unknown or expired token with 400 `{"error":"invalid_token"}`. */
+  protected override isRefusalOfToken(status: number, body: string): boolean {
+    if (this.version !== 'V1_X' || status !== 400) {
+      return false;
+    }
+    try {
+      return (JSON.parse(body) as { error?: unknown })?.error === 'invalid_token';
+    } catch {
+      return false;
+    }
+  }
+
   isActive(payload: IntrospectionPayload): boolean | undefined {
     if (this.version === 'V1_X') {
       return true;

@@ -28,6 +28,10 @@ export abstract class OAuth2Resource {
    */
   async introspect(token: string): Promise<IntrospectionResult> {
     const answer = await this.client.send(this.buildIntrospectionRequest(token));
+    if (answer.status !== 200 && this.isRefusalOfToken(answer.status, answer.body)) {
+      this.client.success();
+      return { active: false, payload: Object.freeze({}) };
+    }
     const payload = this.parseAnswer(answer.status, answer.body);
     const active = this.isActive(payload);
     if (active === undefined) {
@@ -65,6 +69,14 @@ export abstract class OAuth2Resource {
 
   /** Whether a payload says the token is active; `undefined` when it cannot say (an invalid answer). */
   abstract isActive(payload: IntrospectionPayload): boolean | undefined;
+
+  /**
+   * Whether a non-200 answer means "this token is not valid" rather than a server failure. RFC 7662
+   * servers answer 200 `{"active":false}`, so by default none does; pre-RFC endpoints differ.
+   */
+  protected isRefusalOfToken(_status: number, _body: string): boolean {
+    return false;
+  }
 
   /** Checks the status and parses a JSON object, or throws with the right key. */
   protected parseAnswer(status: number, body: string): IntrospectionPayload {

@@ -32,9 +32,15 @@ class DataController {
   }
 
   @Get('uncached')
-  // A selector that names no cache: this route is not cached (`undefined` would not override the module's).
-  @OAuth2Policy({ oauthCacheResource: () => undefined })
+  @OAuth2Policy({ oauthCacheResource: false })
   uncached() {
+    return { uncached: true };
+  }
+
+  @Get('selected-none')
+  // A selector that names no cache: not cached either.
+  @OAuth2Policy({ oauthCacheResource: () => undefined })
+  selectedNone() {
     return { uncached: true };
   }
 }
@@ -125,10 +131,10 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
     expect(introspections()).toBe(2);
   });
 
-  it('a route without a cache introspects every time, and does not fill the cache', async () => {
-    const token = freshToken('uncached');
-    await get('/data/uncached', token).expect(200);
-    await get('/data/uncached', token).expect(200);
+  it.each(['uncached', 'selected-none'])('a route without a cache (%s) introspects every time, and does not fill the cache', async (route) => {
+    const token = freshToken(route);
+    await get(`/data/${route}`, token).expect(200);
+    await get(`/data/${route}`, token).expect(200);
     expect(introspections()).toBe(2);
     await get('/data', token).expect(200);
     expect(introspections()).toBe(3);

@@ -76,6 +76,9 @@ describe.each(ADAPTERS)('Gravitee AM resource on the wire, on %s', (adapter) => 
         // AM 1.x's check_token refuses an unknown token with a 400.
         return { status: 400, body: { error: 'invalid_token' } };
       }
+      if (token === 'check-token-other-400') {
+        return { status: 400, body: { error: 'invalid_request' } };
+      }
       const payload = token === undefined ? undefined : server.tokens.get(token);
       return { status: 200, body: payload ?? { active: false } };
     };
@@ -151,8 +154,15 @@ describe.each(ADAPTERS)('Gravitee AM resource on the wire, on %s', (adapter) => 
       expect(response.body).toEqual(specErrorBody('OAUTH2_INVALID_SERVER_RESPONSE'));
     });
 
-    it("maps check_token's 400 refusal to OAUTH2_SERVER_UNAVAILABLE (any non-200 status, behaviour.md §2.6)", async () => {
+    it("reads check_token's 400 invalid_token refusal as an invalid token, not an outage", async () => {
       const response = await get('/am/am-v1', 'Bearer check-token-refusal');
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(specErrorBody('OAUTH2_INVALID_ACCESS_TOKEN'));
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+    });
+
+    it('maps any other 400 to OAUTH2_SERVER_UNAVAILABLE', async () => {
+      const response = await get('/am/am-v1', 'Bearer check-token-other-400');
       expect(response.status).toBe(403);
       expect(response.body).toEqual(specErrorBody('OAUTH2_SERVER_UNAVAILABLE'));
     });
