@@ -1,7 +1,8 @@
-import type { IntrospectionPayload } from '../interfaces/introspection.interface';
+import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
+import type { CachedIntrospection } from './token-cache-store.interface';
 
-const payload = (id: string): IntrospectionPayload => Object.freeze({ active: true, jti: id });
+const payload = (id: string): CachedIntrospection => activeEntry(Object.freeze({ active: true, jti: id }));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MINUTE = 60_000;
 
@@ -16,6 +17,23 @@ describe('MemoryTokenCacheStore', () => {
     await store.set('a', value, MINUTE);
     expect(await store.get('a')).toBe(value);
     expect(await store.get('missing')).toBeUndefined();
+  });
+
+  it('keeps the entry of an inactive token', async () => {
+    store = new MemoryTokenCacheStore(10);
+    await store.set('a', INACTIVE_ENTRY, MINUTE);
+    expect(await store.get('a')).toBe(INACTIVE_ENTRY);
+  });
+
+  it('does not extend an entry when it is read', async () => {
+    store = new MemoryTokenCacheStore(10);
+    await store.set('a', payload('a'), 150);
+    for (let read = 0; read < 4; read++) {
+      await sleep(50);
+      await store.get('a');
+    }
+    // 200 ms after it was set, and read every 50 ms: gone at 150 ms all the same.
+    expect(await store.get('a')).toBeUndefined();
   });
 
   it('replaces the value of a key set again', async () => {
@@ -73,6 +91,7 @@ describe('MemoryTokenCacheStore', () => {
       store = new MemoryTokenCacheStore(5);
       for (let index = 0; index < 50; index++) {
         await store.set(`k${index}`, payload(String(index)), MINUTE);
+        expect(store.size).toBeLessThanOrEqual(5);
       }
       const held = await Promise.all(Array.from({ length: 50 }, (_, index) => store.get(`k${index}`)));
       expect(held.filter((value) => value !== undefined)).toHaveLength(5);

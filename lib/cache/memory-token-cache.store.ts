@@ -1,29 +1,37 @@
 import { KeyvCacheableMemory } from '@cacheable/memory';
 import { Cache, createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
-import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import type { TokenCacheStore } from './token-cache-store.interface';
+import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /**
  * An in-process store: cache-manager over a Keyv LRU memory store, bounded to `maxEntries` (the
- * least recently used entry goes first). Payloads are kept as the frozen objects they are, neither
- * serialized nor cloned, so a hit costs no JSON parsing.
+ * least recently used entry goes first). Entries are kept as the frozen objects they are, neither
+ * serialized nor cloned, so a hit costs no JSON parsing; a hit moves the entry in the LRU list but
+ * never extends its life.
  */
 export class MemoryTokenCacheStore implements TokenCacheStore {
+  private readonly memory: KeyvCacheableMemory;
   private readonly cache: Cache;
 
   constructor(maxEntries: number) {
-    const store = new KeyvCacheableMemory({ lruSize: maxEntries, useClone: false });
-    const keyv = new Keyv({ store, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
+    // One map rather than the default 16 shards: sharding hashes every key again on each call, and
+    // buys nothing for a bounded, single-threaded map.
+    this.memory = new KeyvCacheableMemory({ lruSize: maxEntries, useClone: false, storeHashSize: 1 });
+    const keyv = new Keyv({ store: this.memory, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
   }
 
-  async get(key: string): Promise<IntrospectionPayload | undefined> {
-    return (await this.cache.get<IntrospectionPayload>(key)) ?? undefined;
+  /** How many entries the store holds, expired ones not yet dropped included. */
+  get size(): number {
+    return this.memory.store.size;
   }
 
-  async set(key: string, payload: IntrospectionPayload, ttlMilliseconds: number): Promise<void> {
-    await this.cache.set(key, payload, ttlMilliseconds);
+  async get(key: string): Promise<CachedIntrospection | undefined> {
+    return (await this.cache.get<CachedIntrospection>(key)) ?? undefined;
+  }
+
+  async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {
+    await this.cache.set(key, entry, ttlMilliseconds);
   }
 
   async delete(key: string): Promise<void> {

@@ -1,17 +1,32 @@
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 
 /**
- * Where a cache resource keeps introspection payloads: the one small interface every store (memory
- * now, Redis and user-supplied stores later) implements. Keys are already hashed; values are frozen
- * payloads.
+ * What a cache keeps of one introspection: the server's answer, not the guard's decision. An active
+ * token's entry holds its payload, whose `exp`, `nbf` and scopes the guard checks on every request;
+ * an inactive token's entry (kept only with `negativeTimeToLiveSeconds`) holds nothing else.
+ * Entries are frozen: one object may serve many requests.
+ */
+export type CachedIntrospection =
+  | { readonly active: true; readonly payload: IntrospectionPayload }
+  | { readonly active: false };
+
+/**
+ * Where a cache resource keeps its entries: the one small interface every store (memory, Redis, a
+ * store the application supplies) implements. Keys are already hashed. Every method rejects when
+ * the store fails; {@link TokenCache} turns that into a miss.
  */
 export interface TokenCacheStore {
-  /** The payload under a key, or `undefined`. */
-  get(key: string): Promise<IntrospectionPayload | undefined>;
-  /** Keeps a payload for `ttlMilliseconds` (always positive and finite). */
-  set(key: string, payload: IntrospectionPayload, ttlMilliseconds: number): Promise<void>;
+  /** The entry under a key, or `undefined`. */
+  get(key: string): Promise<CachedIntrospection | undefined>;
+  /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
+  set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
   /** Drops a key. */
   delete(key: string): Promise<void>;
+  /**
+   * Connects, for a store that has a connection; resolves once it can serve, rejects when the first
+   * attempt fails (the store keeps trying in the background). Called once, when the application starts.
+   */
+  open?(): Promise<void>;
   /** Releases the store's resources when the application shuts down. */
   close(): Promise<void>;
 }

@@ -1,24 +1,37 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
-import { MemoryTokenCacheStore } from './memory-token-cache.store';
 import { TokenCache } from './token-cache';
+import { TokenCacheEvictionError } from './token-cache-eviction.error';
+import { createTokenCache } from './token-cache-store.factory';
+
+/** Where {@link TokenCacheRegistry.evict} drops a token. */
+export interface TokenCacheEvictOptions {
+  /** Only the entry of this resource. Default: every resource's. */
+  resource?: string;
+  /** Only in this cache. Default: every cache. */
+  cache?: string;
+}
 
 /**
- * The registered cache resources, by name. Inject it to drop a revoked token from a cache at once.
+ * The registered cache resources, by name. Inject it to drop a revoked token from the caches at once,
+ * rather than when its entries expire.
  *
  * @example
- * await caches.evict(revokedToken);
+ * @Post('revocations')
+ * async revoked(@Body() body: { token: string }) {
+ *   await this.caches.evict(body.token); // every cache, every resource
+ * }
  */
 @Injectable()
-export class TokenCacheRegistry implements OnApplicationShutdown {
+export class TokenCacheRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly caches = new Map<string, TokenCache>();
   private readonly resourceNames: readonly string[];
 
   constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions) {
     this.resourceNames = options.resources.map((resource) => resource.name);
     for (const cache of options.caches) {
-      this.caches.set(cache.name, new TokenCache(cache.name, new MemoryTokenCacheStore(cache.maxEntries), cache.timeToLiveSeconds));
+      this.caches.set(cache.name, createTokenCache(cache));
     }
   }
 
@@ -46,16 +59,53 @@ export class TokenCacheRegistry implements OnApplicationShutdown {
   }
 
   /**
-   * Drops a token from every cache, for every resource, so that a revoked token is refused at once
-   * rather than when its entry expires.
+   * Drops a token from the caches, for every resource (or those `scope` names), so that a revoked
+   * token is refused at once: its next request is introspected again. Every cache is tried, even
+   * when one fails.
+   *
+   * With a shared (Redis) cache, one call evicts for every instance. Evict after the authorization
+   * server has revoked the token, so that no introspection under way caches it again.
+   *
+   * @throws TokenCacheEvictionError naming the caches that could not drop it (the token may still be
+   *   served from them until its entry expires: retry).
+   * @throws Error for a `scope` naming no registered resource or cache.
    */
-  async evict(token: string): Promise<void> {
-    const evictions = [...this.caches.values()].flatMap((cache) =>
-      this.resourceNames.map((resourceName) => cache.evict(resourceName, token)),
+  async evict(token: string, scope: TokenCacheEvictOptions = {}): Promise<void> {
+    if (typeof token !== 'string' || token === '') {
+      throw new TypeError('evict() needs the token, a non-empty string');
+    }
+    const caches = scope.cache === undefined ? [...this.caches.values()] : [this.get(scope.cache)];
+    if (scope.resource !== undefined && !this.resourceNames.includes(scope.resource)) {
+      throw new Error(`No OAuth2 resource named '${scope.resource}' (registered: ${this.resourceNames.join(', ')})`);
+    }
+    const resourceNames = scope.resource === undefined ? this.resourceNames : [scope.resource];
+    const failures: Array<{ cache: string; error: unknown }> = [];
+    await Promise.all(
+      caches.map(async (cache) => {
+        try {
+          await Promise.all(resourceNames.map((resourceName) => cache.evict(resourceName, token)));
+        } catch (error) {
+          failures.push({ cache: cache.name, error });
+        }
+      }),
     );
-    await Promise.all(evictions);
+    if (failures.length > 0) {
+      throw new TokenCacheEvictionError(
+        failures.map((failure) => failure.cache),
+        failures.map((failure) => failure.error),
+      );
+    }
   }
 
+  /**
+   * Connects the caches that have a connection (Redis) when the application has started. A cache
+   * that cannot connect does not stop the start: it is a miss, logged once, until it can.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all([...this.caches.values()].map((cache) => cache.open()));
+  }
+
+  /** Closes the caches' connections (a store the application supplied is left to it). */
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.caches.values()].map((cache) => cache.close()));
   }

@@ -1,29 +1,55 @@
 import { Logger } from '@nestjs/common';
-import type { IntrospectionPayload } from '../interfaces/introspection.interface';
+import { createHash, createHmac } from 'node:crypto';
+import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
+import { INACTIVE_ENTRY } from './cached-introspection';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
-import type { TokenCacheStore } from './token-cache-store.interface';
 import { TokenCache } from './token-cache';
+import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
-/** A store that is down (Redis unreachable, say): every call fails. */
-class FailingStore implements TokenCacheStore {
-  calls = 0;
+/** A memory store that records what it was asked, and can be made to fail or hang. */
+class ScriptedStore implements TokenCacheStore {
+  readonly memory = new MemoryTokenCacheStore(100);
+  readonly calls: Array<{ method: string; key?: string; ttl?: number }> = [];
+  mode: 'works' | 'fails' | 'hangs' = 'works';
+  openMode: 'works' | 'fails' = 'works';
 
-  async get(): Promise<IntrospectionPayload | undefined> {
-    this.calls++;
-    throw new Error('connection refused');
+  async get(key: string): Promise<CachedIntrospection | undefined> {
+    await this.act('get', key);
+    return this.memory.get(key);
   }
 
-  async set(): Promise<void> {
-    this.calls++;
-    throw new Error('connection refused');
+  async set(key: string, entry: CachedIntrospection, ttl: number): Promise<void> {
+    await this.act('set', key, ttl);
+    await this.memory.set(key, entry, ttl);
   }
 
-  async delete(): Promise<void> {
-    throw new Error('connection refused');
+  async delete(key: string): Promise<void> {
+    await this.act('delete', key);
+    await this.memory.delete(key);
   }
 
-  async close(): Promise<void> {}
+  async open(): Promise<void> {
+    if (this.openMode === 'fails') {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.memory.close();
+  }
+
+  private act(method: string, key?: string, ttl?: number): Promise<void> {
+    this.calls.push({ method, key, ttl });
+    if (this.mode === 'fails') {
+      return Promise.reject(Object.assign(new Error('connection refused by 10.0.0.1'), { code: 'ECONNREFUSED' }));
+    }
+    // Never settles, as a Redis that accepted the command and went silent.
+    return this.mode === 'hangs' ? new Promise<void>(() => undefined) : Promise.resolve();
+  }
 }
+
+const active = (payload: IntrospectionPayload): IntrospectionResult => ({ active: true, payload: Object.freeze(payload) });
+const inactive: IntrospectionResult = { active: false, payload: Object.freeze({ active: false }) };
 
 describe('TokenCache.key', () => {
   it('is the same for the same resource and token', () => {
@@ -50,8 +76,32 @@ describe('TokenCache.key', () => {
     }
   });
 
-  it('is a SHA-256 digest in base64url', () => {
+  it('is the SHA-256 digest of resource, NUL and token, in base64url', () => {
+    expect(TokenCache.key('as', 'token')).toBe(createHash('sha256').update('as\0token').digest('base64url'));
     expect(TokenCache.key('as', 'token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('TokenCache.keyOf', () => {
+  const secret = 'a-secret-of-32-characters-------';
+
+  it('is the SHA-256 key without hmacSecret', () => {
+    const cache = new TokenCache('c', new ScriptedStore(), { timeToLiveSeconds: 60 });
+    expect(cache.keyOf('as', 'token')).toBe(TokenCache.key('as', 'token'));
+  });
+
+  it('is the HMAC-SHA-256 of resource, NUL and token under hmacSecret', () => {
+    const cache = new TokenCache('c', new ScriptedStore(), { timeToLiveSeconds: 60, hmacSecret: secret });
+    expect(cache.keyOf('as', 'token')).toBe(createHmac('sha256', secret).update('as\0token').digest('base64url'));
+    expect(cache.keyOf('as', 'token')).not.toBe(TokenCache.key('as', 'token'));
+  });
+
+  it('differs per secret, so instances must share theirs to share entries', () => {
+    const one = new TokenCache('c', new ScriptedStore(), { timeToLiveSeconds: 60, hmacSecret: secret });
+    const other = new TokenCache('c', new ScriptedStore(), { timeToLiveSeconds: 60, hmacSecret: `${secret}!` });
+    const same = new TokenCache('c', new ScriptedStore(), { timeToLiveSeconds: 60, hmacSecret: secret });
+    expect(one.keyOf('as', 'token')).not.toBe(other.keyOf('as', 'token'));
+    expect(one.keyOf('as', 'token')).toBe(same.keyOf('as', 'token'));
   });
 });
 
@@ -93,76 +143,162 @@ describe('TokenCache.ttlMilliseconds', () => {
 });
 
 describe('TokenCache', () => {
-  const payload: IntrospectionPayload = Object.freeze({ active: true, client_id: 'app', scope: 'a' });
-  let store: MemoryTokenCacheStore;
+  const payload = { active: true, client_id: 'app', scope: 'a' };
+  let store: ScriptedStore;
   let cache: TokenCache;
+  let warn: jest.SpyInstance;
+  let log: jest.SpyInstance;
 
   beforeEach(() => {
-    store = new MemoryTokenCacheStore(100);
-    cache = new TokenCache('local', store, 300);
+    store = new ScriptedStore();
+    cache = new TokenCache('shared', store, { timeToLiveSeconds: 300 });
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
-  afterEach(() => cache.close());
+  afterEach(async () => {
+    warn.mockRestore();
+    log.mockRestore();
+    await cache.close();
+  });
 
-  it('keeps a payload under its key and gives it back', async () => {
+  const setCalls = () => store.calls.filter((call) => call.method === 'set');
+
+  it('keeps an active payload under its key and gives back the same frozen payload', async () => {
     const key = TokenCache.key('as', 'tok');
-    await cache.set(key, payload);
-    expect(await cache.get(key)).toEqual(payload);
+    const result = active(payload);
+    await cache.set(key, result);
+    const entry = await cache.get(key);
+    expect(entry).toEqual({ active: true, payload });
+    expect(entry?.active && entry.payload).toBe(result.payload);
+    expect(Object.isFrozen(entry)).toBe(true);
     expect(await cache.get(TokenCache.key('as', 'other'))).toBeUndefined();
   });
 
-  it('does not keep a payload whose token has expired', async () => {
-    const key = TokenCache.key('as', 'tok');
-    await cache.set(key, { ...payload, exp: Date.now() / 1000 - 10 });
-    expect(await store.get(key)).toBeUndefined();
+  it('keeps an active payload for min(exp - now, timeToLiveSeconds)', async () => {
+    const nowSeconds = Date.now() / 1000;
+    await cache.set('soon', active({ ...payload, exp: nowSeconds + 30 }));
+    await cache.set('late', active({ ...payload, exp: nowSeconds + 3600 }));
+    const [soon, late] = setCalls();
+    expect(soon.ttl).toBeGreaterThan(29_000);
+    expect(soon.ttl).toBeLessThanOrEqual(30_000);
+    expect(late.ttl).toBe(300_000);
   });
 
-  it('does not keep a payload with an unreadable exp', async () => {
-    const key = TokenCache.key('as', 'tok');
-    await cache.set(key, { ...payload, exp: 'soon' });
-    expect(await store.get(key)).toBeUndefined();
+  it('does not keep a payload whose token has expired, or whose exp is unreadable', async () => {
+    await cache.set('expired', active({ ...payload, exp: Date.now() / 1000 - 10 }));
+    await cache.set('unreadable', active({ ...payload, exp: 'soon' }));
+    expect(setCalls()).toEqual([]);
+  });
+
+  it('does not keep an inactive token without negativeTimeToLiveSeconds', async () => {
+    await cache.set('key', inactive);
+    expect(setCalls()).toEqual([]);
+    expect(await cache.get('key')).toBeUndefined();
+  });
+
+  it('keeps an inactive token for negativeTimeToLiveSeconds, as the shared inactive entry', async () => {
+    const negative = new TokenCache('negative', store, { timeToLiveSeconds: 300, negativeTimeToLiveSeconds: 15 });
+    await negative.set('key', inactive);
+    expect(setCalls()).toEqual([{ method: 'set', key: 'key', ttl: 15_000 }]);
+    expect(await negative.get('key')).toBe(INACTIVE_ENTRY);
   });
 
   it('evicts a token at a resource, and only there', async () => {
     const here = TokenCache.key('as', 'tok');
     const there = TokenCache.key('other-as', 'tok');
-    await cache.set(here, payload);
-    await cache.set(there, payload);
+    await cache.set(here, active(payload));
+    await cache.set(there, active(payload));
     await cache.evict('as', 'tok');
     expect(await cache.get(here)).toBeUndefined();
-    expect(await cache.get(there)).toEqual(payload);
+    expect(await cache.get(there)).toEqual({ active: true, payload });
+  });
+
+  it('evicts under the HMAC key when it has a secret', async () => {
+    const keyed = new TokenCache('keyed', store, { timeToLiveSeconds: 300, hmacSecret: 'sixteen-chars-ok' });
+    const key = keyed.keyOf('as', 'tok');
+    await keyed.set(key, active(payload));
+    await keyed.evict('as', 'tok');
+    expect(await keyed.get(key)).toBeUndefined();
+  });
+
+  it('does not write an answer obtained across an eviction (a token revoked during its introspection)', async () => {
+    const key = TokenCache.key('as', 'tok');
+    const mark = cache.evictionMark();
+    await cache.evict('as', 'tok');
+    await cache.set(key, active(payload), mark);
+    expect(await cache.get(key)).toBeUndefined();
+    await cache.set(key, active(payload), cache.evictionMark());
+    expect(await cache.get(key)).toBeDefined();
   });
 
   describe('over a failing store', () => {
-    let warn: jest.SpyInstance;
-
-    beforeEach(() => {
-      warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    });
-    afterEach(() => warn.mockRestore());
-
-    it('takes a failed get as a miss', async () => {
-      const failing = new FailingStore();
-      await expect(new TokenCache('shared', failing, 300).get('key')).resolves.toBeUndefined();
-      expect(failing.calls).toBe(1);
+    it('takes a failed get as a miss, and never throws from set', async () => {
+      store.mode = 'fails';
+      await expect(cache.get('key')).resolves.toBeUndefined();
+      await expect(new TokenCache('other', store, { timeToLiveSeconds: 300 }).set('key', active(payload))).resolves.toBeUndefined();
     });
 
-    it('never throws from set', async () => {
-      const failing = new FailingStore();
-      await expect(new TokenCache('shared', failing, 300).set('key', payload)).resolves.toBeUndefined();
-      expect(failing.calls).toBe(1);
-    });
-
-    it('warns once while it keeps failing, without the token or key', async () => {
-      const failing = new TokenCache('shared', new FailingStore(), 300);
+    it('warns once while it keeps failing, naming the cache and the cause but no token, key or address', async () => {
+      store.mode = 'fails';
       const key = TokenCache.key('as', 'the-token');
-      await failing.get(key);
-      await failing.set(key, payload);
-      await failing.get(key);
+      await cache.get(key);
+      await cache.set(key, active(payload));
+      await cache.get(key);
       expect(warn).toHaveBeenCalledTimes(1);
       const [message] = warn.mock.calls[0] as [string];
-      expect(message).toContain("cache 'shared'");
-      expect(message).not.toContain('the-token');
-      expect(message).not.toContain(key);
+      expect(message).toBe("cache 'shared' fails (ECONNREFUSED): tokens are introspected until it works again");
     });
+
+    it('leaves the store alone for a second after a failure, then tries again and says when it works', async () => {
+      const now = jest.spyOn(Date, 'now');
+      try {
+        now.mockReturnValue(1_000_000);
+        store.mode = 'fails';
+        await cache.get('key');
+        expect(store.calls).toHaveLength(1);
+        store.mode = 'works';
+        now.mockReturnValue(1_000_900);
+        await cache.get('key');
+        await cache.set('key', active(payload));
+        expect(store.calls).toHaveLength(1);
+        now.mockReturnValue(1_001_001);
+        await cache.get('key');
+        expect(store.calls).toHaveLength(2);
+        expect(log).toHaveBeenCalledWith("cache 'shared' works again");
+      } finally {
+        now.mockRestore();
+      }
+    });
+
+    it('rejects an eviction that failed, so the caller can retry', async () => {
+      store.mode = 'fails';
+      await expect(cache.evict('as', 'tok')).rejects.toThrow('connection refused');
+    });
+
+    it('bounds a call by the timeout: a store that does not answer is a miss after timeoutMs', async () => {
+      const bounded = new TokenCache('slow', store, { timeToLiveSeconds: 300, timeoutMs: 50 });
+      store.mode = 'hangs';
+      const started = Date.now();
+      await expect(bounded.get('key')).resolves.toBeUndefined();
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(45);
+      expect(elapsed).toBeLessThan(1000);
+      expect(warn).toHaveBeenCalledWith("cache 'slow' fails (TimeoutError: no answer within 50 ms): tokens are introspected until it works again");
+    });
+
+    it('warns once when the store cannot connect at start-up, and does not throw', async () => {
+      store.openMode = 'fails';
+      await expect(cache.open()).resolves.toBeUndefined();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toContain("cache 'shared' fails (ECONNREFUSED)");
+    });
+  });
+
+  it('is a miss once closed, without calling the store, and refuses evictions', async () => {
+    await cache.close();
+    expect(await cache.get('key')).toBeUndefined();
+    await cache.set('key', active(payload));
+    expect(store.calls).toEqual([]);
+    await expect(cache.evict('as', 'tok')).rejects.toThrow("cache 'shared' is closed");
   });
 });

@@ -1,33 +1,70 @@
 import { Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import type { TokenCacheStore } from './token-cache-store.interface';
+import { createHash, createHmac, createSecretKey, KeyObject } from 'node:crypto';
+import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
+import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
+import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
+
+/** How a {@link TokenCache} keeps entries. */
+export interface TokenCacheSettings {
+  /** Longest life of an active token's entry, in seconds. */
+  readonly timeToLiveSeconds: number;
+  /** Life of an inactive token's entry, in seconds; without it, inactive tokens are not kept. */
+  readonly negativeTimeToLiveSeconds?: number;
+  /** Turns keys into HMAC-SHA-256 digests under this secret. */
+  readonly hmacSecret?: string;
+  /**
+   * Time limit of one store call, in milliseconds; past it the call is a miss. None for a store in
+   * memory, which cannot hang (and a timer per call would be all of a hit's cost).
+   */
+  readonly timeoutMs?: number;
+}
 
 /**
- * A cache resource: keeps introspection payloads of active tokens, keyed by a hash of resource name
- * and token, for at most `timeToLiveSeconds` and never past the token's `exp`. The guard checks
- * `active`, `exp`, `nbf` and scopes on every request, hit or miss: the cache holds answers, not
- * decisions. A failing store is a miss, never a failed request.
+ * After a failed call, the store is left alone this long: requests go straight to introspection
+ * instead of each paying for a store that is down or stuck, and the store is tried again after it.
+ */
+const RETRY_AFTER_FAILURE_MS = 1000;
+
+/** A store call that did not answer in time. */
+class TokenCacheTimeoutError extends Error {
+  constructor(milliseconds: number) {
+    super(`no answer within ${milliseconds} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * A cache resource: keeps introspection answers, keyed by a hash of resource name and token, for at
+ * most `timeToLiveSeconds` and never past the token's `exp` (inactive answers only with
+ * `negativeTimeToLiveSeconds`, for that long). The guard checks `active`, `exp`, `nbf` and scopes on
+ * every request, hit or miss: the cache holds answers, not decisions. A failing store is a miss,
+ * never a failed or delayed request, and an outage is logged once.
  */
 export class TokenCache {
   private readonly logger = new Logger('OAuth2Cache');
+  private readonly hmacKey?: KeyObject;
   private failing = false;
+  private retryAt = 0;
+  private closed = false;
+  private evictions = 0;
 
   constructor(
     /** The cache resource's name. */
     readonly name: string,
     private readonly store: TokenCacheStore,
-    private readonly timeToLiveSeconds: number,
-  ) {}
+    private readonly settings: TokenCacheSettings,
+  ) {
+    this.hmacKey = settings.hmacSecret === undefined ? undefined : createSecretKey(Buffer.from(settings.hmacSecret, 'utf8'));
+  }
 
-  /** The store key of a token at a resource: never the token itself. */
+  /** The SHA-256 key of a token at a resource: never the token itself. */
   static key(resourceName: string, token: string): string {
     return createHash('sha256').update(resourceName).update('\0').update(token).digest('base64url');
   }
 
   /**
-   * How long a payload may be kept, in milliseconds: `min(exp - now, timeToLiveSeconds)`;
-   * `undefined` when it must not be kept (inactive, expired, or `exp` unreadable).
+   * How long an active token's payload may be kept, in milliseconds: `min(exp - now,
+   * timeToLiveSeconds)`; `undefined` when it must not be kept (expired, or `exp` unreadable).
    */
   static ttlMilliseconds(payload: IntrospectionPayload, timeToLiveSeconds: number, now = Date.now()): number | undefined {
     const cap = timeToLiveSeconds * 1000;
@@ -42,47 +79,146 @@ export class TokenCache {
     return ttl > 0 ? ttl : undefined;
   }
 
-  /** The cached payload of a token, or `undefined` (a miss, or a store that failed). */
-  async get(key: string): Promise<IntrospectionPayload | undefined> {
+  /**
+   * This cache's key of a token at a resource: SHA-256 of both, or HMAC-SHA-256 under `hmacSecret`.
+   * The separator keeps them apart: resource `a` and token `bc` is not resource `ab` and token `c`.
+   */
+  keyOf(resourceName: string, token: string): string {
+    if (this.hmacKey === undefined) {
+      return TokenCache.key(resourceName, token);
+    }
+    return createHmac('sha256', this.hmacKey).update(resourceName).update('\0').update(token).digest('base64url');
+  }
+
+  /**
+   * A mark to take before introspecting, and to give back to {@link set}: an answer obtained across
+   * an eviction is not written, so a token revoked while its introspection was under way is not
+   * cached again by it.
+   */
+  evictionMark(): number {
+    return this.evictions;
+  }
+
+  /** Connects the store, if it has a connection. Never throws: a store that is down is a miss. */
+  async open(): Promise<void> {
+    if (!this.store.open) {
+      return;
+    }
     try {
-      const payload = await this.store.get(key);
+      await this.store.open();
       this.recovered();
-      return payload;
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  /** The entry of a key, or `undefined`: a miss, or a store that failed or did not answer in time. */
+  async get(key: string): Promise<CachedIntrospection | undefined> {
+    if (this.resting()) {
+      return undefined;
+    }
+    try {
+      const entry = await this.call(this.store.get(key));
+      this.recovered();
+      return entry;
     } catch (error) {
       this.failed(error);
       return undefined;
     }
   }
 
-  /** Keeps the payload of an active token, for as long as it may be kept. Never throws. */
-  async set(key: string, payload: IntrospectionPayload): Promise<void> {
-    const ttl = TokenCache.ttlMilliseconds(payload, this.timeToLiveSeconds);
-    if (ttl === undefined) {
+  /**
+   * Keeps an introspection answer for as long as it may be kept: an active token's payload until
+   * `min(exp, timeToLiveSeconds)`; an inactive token for `negativeTimeToLiveSeconds`, or not at all.
+   * Never throws.
+   *
+   * @param mark the {@link evictionMark} taken before the introspection; the answer is dropped if
+   *   there has been an eviction since.
+   */
+  async set(key: string, result: IntrospectionResult, mark = this.evictions): Promise<void> {
+    const kept = this.entryOf(result);
+    if (kept === undefined || mark !== this.evictions || this.resting()) {
       return;
     }
     try {
-      await this.store.set(key, payload, ttl);
+      await this.call(this.store.set(key, kept.entry, kept.ttl));
       this.recovered();
     } catch (error) {
       this.failed(error);
     }
   }
 
-  /** Drops a token's entry, e.g. when it is revoked. */
+  /**
+   * Drops a token's entry at a resource, e.g. when it is revoked.
+   *
+   * @throws the store's error when it fails (or does not answer in time): the entry may still be
+   *   there, so the caller should retry.
+   */
   async evict(resourceName: string, token: string): Promise<void> {
-    await this.store.delete(TokenCache.key(resourceName, token));
+    if (this.closed) {
+      throw new Error(`cache '${this.name}' is closed`);
+    }
+    this.evictions += 1;
+    try {
+      await this.call(this.store.delete(this.keyOf(resourceName, token)));
+      this.recovered();
+    } catch (error) {
+      this.failed(error);
+      throw error;
+    }
   }
 
-  /** Releases the store. */
+  /** Releases the store. Later calls are misses. */
   async close(): Promise<void> {
+    if (this.closed) {
+      return;
+    }
+    this.closed = true;
     await this.store.close();
   }
 
+  private entryOf(result: IntrospectionResult): { entry: CachedIntrospection; ttl: number } | undefined {
+    if (!result.active) {
+      const seconds = this.settings.negativeTimeToLiveSeconds;
+      return seconds === undefined ? undefined : { entry: INACTIVE_ENTRY, ttl: seconds * 1000 };
+    }
+    const ttl = TokenCache.ttlMilliseconds(result.payload, this.settings.timeToLiveSeconds);
+    return ttl === undefined ? undefined : { entry: activeEntry(result.payload), ttl };
+  }
+
+  /** Whether to leave the store alone for now: closed, or failing and not yet due for another try. */
+  private resting(): boolean {
+    return this.closed || (this.failing && Date.now() < this.retryAt);
+  }
+
+  /** A store call, bounded by the cache's timeout when it has one. */
+  private call<T>(operation: Promise<T>): Promise<T> {
+    const milliseconds = this.settings.timeoutMs;
+    if (milliseconds === undefined) {
+      return operation;
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TokenCacheTimeoutError(milliseconds)), milliseconds);
+      // The timer must not keep a process alive that has nothing else to do.
+      timer.unref();
+      operation.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
   private failed(error: unknown): void {
+    this.retryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
     if (!this.failing) {
       this.failing = true;
-      const reason = error instanceof Error ? error.name : 'error';
-      this.logger.warn(`cache '${this.name}' fails (${reason}): tokens are introspected until it works again`);
+      this.logger.warn(`cache '${this.name}' fails (${reasonOf(error)}): tokens are introspected until it works again`);
     }
   }
 
@@ -92,4 +228,26 @@ export class TokenCache {
       this.logger.log(`cache '${this.name}' works again`);
     }
   }
+}
+
+/**
+ * A failure's code or class name (`ECONNREFUSED`, `ClientOfflineError`, `TimeoutError`), never its
+ * message: messages of parse errors quote the data, and a connection error may quote its URL.
+ */
+function reasonOf(error: unknown): string {
+  // By shape, not instanceof: errors from Node's own modules come from another realm under some
+  // runners (jest), and are still errors.
+  if (typeof error !== 'object' || error === null) {
+    return typeof error;
+  }
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^[A-Z0-9_]+$/.test(code)) {
+    return code;
+  }
+  if (error instanceof TokenCacheTimeoutError) {
+    return `${error.name}: ${String(message)}`;
+  }
+  // node-redis leaves `name` at 'Error'; its classes say what happened (ClientOfflineError, ...).
+  const className = error.constructor?.name;
+  return typeof name === 'string' && name !== 'Error' ? name : className && className !== 'Object' ? className : 'Error';
 }

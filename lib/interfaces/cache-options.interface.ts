@@ -1,14 +1,126 @@
-/** A cache resource kept in this process's memory. */
-export interface MemoryCacheResourceOptions {
+import type { Cache } from 'cache-manager';
+import type { Keyv, KeyvStoreAdapter } from 'keyv';
+
+/** The options every cache resource has, whatever keeps its entries. */
+export interface CacheResourceCommonOptions {
   /** The name the policy refers to in `oauthCacheResource`. Unique among caches. */
   name: string;
+  /**
+   * Longest life of an entry, in seconds (1 to 86400); an entry never outlives its token's `exp`
+   * either. Default 300.
+   */
+  timeToLiveSeconds?: number;
+  /**
+   * Keep "this token is not active" answers too, for this many seconds (1 to 3600), so that a flood
+   * of invalid tokens reaches the authorization server once per token and period. Default: inactive
+   * answers are not kept.
+   */
+  negativeTimeToLiveSeconds?: number;
+  /**
+   * A secret (at least 16 characters) that turns the entry keys from SHA-256 digests into
+   * HMAC-SHA-256 ones, so that whoever reads the store cannot even check a guessed token against it.
+   * Every instance sharing a store needs the same secret. Default: SHA-256.
+   */
+  hmacSecret?: string;
+}
+
+/** A cache resource kept in this process's memory. */
+export interface MemoryCacheResourceOptions extends CacheResourceCommonOptions {
   /** Default `memory`. */
   type?: 'memory';
-  /** Longest life of an entry, in seconds; an entry never outlives its token's `exp` either. Default 300. */
-  timeToLiveSeconds?: number;
   /** Most entries kept; the least recently used goes first. Default 10000. */
   maxEntries?: number;
 }
 
+/**
+ * TLS settings of a `rediss://` connection; the URL's scheme turns TLS on, these only tune it. The
+ * names are those of a resource's `tls` option. Values are PEM texts, not file paths.
+ */
+export interface RedisTlsOptions {
+  /** CA certificates to trust for the Redis server, replacing Node's default list. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate (chain), for mutual TLS. Needs `key`. */
+  cert?: string | Buffer;
+  /** The private key of `cert`. */
+  key?: string | Buffer;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Server name for SNI and the certificate check, when it differs from the URL's host. */
+  servername?: string;
+  /**
+   * DANGER: accept any server certificate, unverified; anyone on the path could then serve forged
+   * cache entries. Local development only; logged as a warning at start-up. Default false.
+   */
+  insecureSkipVerify?: boolean;
+}
+
+/**
+ * A cache resource in Redis, shared by every application instance that points at the same Redis
+ * with the same `keyPrefix`. Connection problems never fail a request: the cache is then a miss.
+ */
+export interface RedisCacheResourceOptions extends CacheResourceCommonOptions {
+  type: 'redis';
+  /** `redis://[[user]:password@]host[:port][/database]`, or `rediss://...` for TLS. */
+  url: string;
+  /** ACL user name, unless the URL has one. */
+  username?: string;
+  /** Password, unless the URL has one. */
+  password?: string;
+  /** TLS settings; needs a `rediss://` URL. */
+  tls?: RedisTlsOptions;
+  /**
+   * Prefix of every key this cache writes. Default `oauth2:<name>:`. Applications that share a
+   * Redis but not an authorization server must use different prefixes (or different `hmacSecret`s).
+   */
+  keyPrefix?: string;
+  /** Time limit of one cache call, in milliseconds (1 to 60000); past it the call is a miss. Default 250. */
+  timeout?: number;
+  /** Time limit of one connection attempt, in milliseconds (1 to 60000). Default 1000. */
+  connectTimeout?: number;
+}
+
+/**
+ * A cache resource kept in a store the application already has: a cache-manager `Cache` (such as
+ * `@nestjs/cache-manager`'s `CACHE_MANAGER`), a `Keyv` instance, or a Keyv store adapter. The
+ * application owns it: the module does not close it.
+ */
+export interface StoreCacheResourceOptions extends CacheResourceCommonOptions {
+  type: 'store';
+  /** The store. Values written to it are plain JSON-compatible objects. */
+  store: Cache | Keyv | KeyvStoreAdapter;
+  /** Prefix of every key this cache writes, to keep them apart from the store's other keys. Default `oauth2:<name>:`. */
+  keyPrefix?: string;
+  /** Time limit of one cache call, in milliseconds (1 to 60000); past it the call is a miss. Default 250. */
+  timeout?: number;
+}
+
 /** One cache resource, by its `type`. */
-export type OAuth2CacheResourceOptions = MemoryCacheResourceOptions;
+export type OAuth2CacheResourceOptions = MemoryCacheResourceOptions | RedisCacheResourceOptions | StoreCacheResourceOptions;
+
+/** What every cache resource has after validation, defaults applied. */
+interface ResolvedCacheResourceCommon {
+  readonly name: string;
+  readonly timeToLiveSeconds: number;
+  readonly negativeTimeToLiveSeconds?: number;
+  readonly hmacSecret?: string;
+}
+
+/** A cache resource after validation, defaults applied: what the module builds its caches from. */
+export type ResolvedOAuth2CacheResourceOptions =
+  | (ResolvedCacheResourceCommon & { readonly type: 'memory'; readonly maxEntries: number })
+  | (ResolvedCacheResourceCommon & {
+      readonly type: 'redis';
+      readonly url: string;
+      readonly username?: string;
+      readonly password?: string;
+      readonly tls?: RedisTlsOptions;
+      readonly keyPrefix: string;
+      readonly timeout: number;
+      readonly connectTimeout: number;
+    })
+  | (ResolvedCacheResourceCommon & {
+      readonly type: 'store';
+      readonly store: Cache | Keyv | KeyvStoreAdapter;
+      readonly keyPrefix: string;
+      readonly timeout: number;
+    });

@@ -1,12 +1,205 @@
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Allow, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { isUserCacheStore } from '../cache/user-store';
+import type { OAuth2CacheResourceOptions, ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
+import type { OptionProblem } from './validate-options';
 import { IsRequired } from './validation-decorators';
 
-/** Validation rules of a `memory` cache resource. */
-export class MemoryCacheSchema {
+/** Default longest life of an entry, in seconds. */
+export const DEFAULT_CACHE_TTL_SECONDS = 300;
+/** Default bound of a memory cache. */
+export const DEFAULT_MAX_ENTRIES = 10_000;
+/**
+ * Default time limit of one call to a Redis or user-supplied store, in milliseconds: far above a
+ * healthy store's sub-millisecond answers, short enough that a stuck store costs little per request.
+ */
+export const DEFAULT_CACHE_TIMEOUT_MS = 250;
+/** Default time limit of one Redis connection attempt, in milliseconds. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
+/** The TLS settings a Redis cache accepts. */
+export const REDIS_TLS_OPTION_NAMES = ['ca', 'cert', 'key', 'passphrase', 'servername', 'insecureSkipVerify'];
+
+/** Validation rules of the options every cache resource has. */
+abstract class CacheCommonSchema {
   @IsRequired() @IsString() @IsNotEmpty() name!: string;
-  @IsOptional() @IsIn(['memory']) type?: string;
   /** Finite by design: an entry that never expires would outlive revocations. */
   @IsOptional() @IsInt() @Min(1) @Max(86_400) timeToLiveSeconds?: number;
+  /** Bounded: a long negative TTL would refuse, for that long, a token the server has just made valid. */
+  @IsOptional() @IsInt() @Min(1) @Max(3600) negativeTimeToLiveSeconds?: number;
+  /** Long enough to resist guessing; never echoed in messages (its name contains "secret"). */
+  @IsOptional() @IsString() @MinLength(16) hmacSecret?: string;
+}
+
+/** Validation rules of a `memory` cache resource. */
+export class MemoryCacheSchema extends CacheCommonSchema {
+  @IsOptional() @IsIn(['memory']) type?: string;
   /** The bound that keeps a spray of random tokens from growing the process. */
   @IsOptional() @IsInt() @Min(1) @Max(16_000_000) maxEntries?: number;
+}
+
+/**
+ * Validation rules of a `redis` cache resource. `url` and `tls` are checked by hand, outside this
+ * schema: a URL may carry a password that a generic message would echo, and TLS settings hold
+ * Buffers that class-transformer would copy apart.
+ */
+export class RedisCacheSchema extends CacheCommonSchema {
+  @IsRequired() @IsIn(['redis']) type!: string;
+  @IsRequired() url!: unknown;
+  @IsOptional() @IsString() @IsNotEmpty() username?: string;
+  @IsOptional() @IsString() password?: string;
+  @Allow() tls?: unknown;
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200) keyPrefix?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(60_000) timeout?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(60_000) connectTimeout?: number;
+}
+
+/**
+ * Validation rules of a `store` cache resource. `store` is checked by hand: it is a live object
+ * (with cycles) that class-transformer must not copy.
+ */
+export class StoreCacheSchema extends CacheCommonSchema {
+  @IsRequired() @IsIn(['store']) type!: string;
+  @IsRequired() store!: unknown;
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200) keyPrefix?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(60_000) timeout?: number;
+}
+
+/**
+ * The options with live or secret-bearing values (`url`, `tls`, `store`) replaced by `true`: the
+ * schema then checks only that they are there, and they are checked by hand, without being copied
+ * by class-transformer or quoted in a message.
+ */
+export function presenceOnly(raw: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const copy = { ...raw };
+  for (const name of names) {
+    if (copy[name] !== undefined) {
+      copy[name] = true;
+    }
+  }
+  return copy;
+}
+
+/** Problems with a `redis` cache's `url` and `tls`. Never quotes the URL: it may hold a password. */
+export function redisConnectionProblems(cache: Record<string, unknown>, field: string): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const url = typeof cache.url === 'string' ? parseUrl(cache.url) : undefined;
+  const example = 'e.g. redis://localhost:6379, rediss://cache.internal:6380/1, or redis://:password@host:6379';
+  if (cache.url === undefined) {
+    return problems; // "is required", from the schema
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    problems.push({ field: `${field}.url`, problem: `must be a redis:// or rediss:// (TLS) URL, ${example}.` });
+  } else if (!/^\/?(\d+)?$/.test(url.pathname)) {
+    problems.push({ field: `${field}.url`, problem: 'has a path that is not a database number: use /<number>, e.g. redis://host:6379/1.' });
+  }
+  const tls = cache.tls;
+  if (tls === undefined) {
+    return problems;
+  }
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
+    problems.push({ field: `${field}.tls`, problem: `must be an object with TLS settings (${REDIS_TLS_OPTION_NAMES.join(', ')}).` });
+    return problems;
+  }
+  if (url && url.protocol === 'redis:') {
+    problems.push({ field: `${field}.tls`, problem: 'is set, but url is redis://, which connects without TLS: use a rediss:// URL.' });
+  }
+  problems.push(...redisTlsProblems(tls as Record<string, unknown>, `${field}.tls`));
+  return problems;
+}
+
+/** Problems with the store of a `store` cache. */
+export function storeProblems(store: unknown, field: string): OptionProblem[] {
+  if (store === undefined || isUserCacheStore(store)) {
+    return [];
+  }
+  return [
+    {
+      field,
+      problem:
+        "must be a cache-manager Cache (createCache(), or @nestjs/cache-manager's CACHE_MANAGER), a Keyv instance, " +
+        `or a Keyv store adapter (with get, set, delete and clear) (got ${store === null ? 'null' : typeof store}).`,
+    },
+  ];
+}
+
+/** A valid cache resource's options, defaults applied. */
+export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): ResolvedOAuth2CacheResourceOptions {
+  const common = {
+    name: cache.name,
+    timeToLiveSeconds: cache.timeToLiveSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+    ...(cache.negativeTimeToLiveSeconds !== undefined && { negativeTimeToLiveSeconds: cache.negativeTimeToLiveSeconds }),
+    ...(cache.hmacSecret !== undefined && { hmacSecret: cache.hmacSecret }),
+  };
+  const keyPrefix = `oauth2:${cache.name}:`;
+  switch (cache.type) {
+    case 'redis':
+      return {
+        ...common,
+        type: 'redis',
+        url: cache.url,
+        ...(cache.username !== undefined && { username: cache.username }),
+        ...(cache.password !== undefined && { password: cache.password }),
+        ...(cache.tls !== undefined && { tls: cache.tls }),
+        keyPrefix: cache.keyPrefix ?? keyPrefix,
+        timeout: cache.timeout ?? DEFAULT_CACHE_TIMEOUT_MS,
+        connectTimeout: cache.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      };
+    case 'store':
+      return {
+        ...common,
+        type: 'store',
+        store: cache.store,
+        keyPrefix: cache.keyPrefix ?? keyPrefix,
+        timeout: cache.timeout ?? DEFAULT_CACHE_TIMEOUT_MS,
+      };
+    default:
+      return { ...common, type: 'memory', maxEntries: cache.maxEntries ?? DEFAULT_MAX_ENTRIES };
+  }
+}
+
+function redisTlsProblems(tls: Record<string, unknown>, field: string): OptionProblem[] {
+  const problems: OptionProblem[] = Object.keys(tls)
+    .filter((name) => !REDIS_TLS_OPTION_NAMES.includes(name))
+    .map((name) => ({
+      field: `${field}.${name}`,
+      problem: `is not a TLS option of a Redis cache: check its spelling. Known options: ${REDIS_TLS_OPTION_NAMES.join(', ')}.`,
+    }));
+  const { ca, cert, key, passphrase, servername, insecureSkipVerify } = tls;
+  const pemProblem = 'must be a PEM text (a string or Buffer with -----BEGIN ...): pass the file\'s content, e.g. fs.readFileSync(path), not its path.';
+  const cas = Array.isArray(ca) ? ca : ca === undefined ? [] : [ca];
+  cas.forEach((entry, index) => {
+    if (!isPem(entry)) {
+      problems.push({ field: Array.isArray(ca) ? `${field}.ca[${index}]` : `${field}.ca`, problem: pemProblem });
+    }
+  });
+  for (const [name, value] of [['cert', cert], ['key', key]] as const) {
+    if (value !== undefined && !isPem(value)) {
+      problems.push({ field: `${field}.${name}`, problem: pemProblem });
+    }
+  }
+  if ((cert === undefined) !== (key === undefined)) {
+    const missing = cert === undefined ? 'cert' : 'key';
+    problems.push({ field: `${field}.${missing}`, problem: `is required with ${missing === 'cert' ? 'key' : 'cert'}: a client certificate needs its private key.` });
+  }
+  if (passphrase !== undefined && typeof passphrase !== 'string') {
+    problems.push({ field: `${field}.passphrase`, problem: 'must be a string.' });
+  }
+  if (servername !== undefined && (typeof servername !== 'string' || servername === '')) {
+    problems.push({ field: `${field}.servername`, problem: 'must be a non-empty string, the host name the certificate is for.' });
+  }
+  if (insecureSkipVerify !== undefined && typeof insecureSkipVerify !== 'boolean') {
+    problems.push({ field: `${field}.insecureSkipVerify`, problem: 'must be a boolean.' });
+  }
+  return problems;
+}
+
+function isPem(value: unknown): boolean {
+  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.includes('-----BEGIN ');
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
 }

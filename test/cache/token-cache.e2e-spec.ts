@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, INestApplication, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { OAuth2Attribute, OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes, TokenCacheRegistry } from '../../lib';
+import { CACHE_MANAGER, CacheModule } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
+import { OAuth2Attribute, OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes, TokenCache, TokenCacheRegistry } from '../../lib';
 import { genericResource, nowSeconds, resettable, sleep } from '../support/guard-e2e-helpers';
 import { ADAPTERS, startApp } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
@@ -29,6 +31,18 @@ class DataController {
   @OAuth2Policy({ oauthCacheResource: 'short' })
   short() {
     return { short: true };
+  }
+
+  @Get('negative')
+  @OAuth2Policy({ oauthCacheResource: 'negative' })
+  negative() {
+    return { negative: true };
+  }
+
+  @Get('keyed')
+  @OAuth2Policy({ oauthCacheResource: 'keyed' })
+  keyed() {
+    return { keyed: true };
   }
 
   @Get('uncached')
@@ -78,6 +92,8 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
           caches: [
             { name: 'local', timeToLiveSeconds: 300 },
             { name: 'short', timeToLiveSeconds: 1 },
+            { name: 'negative', negativeTimeToLiveSeconds: 30 },
+            { name: 'keyed', hmacSecret: 'an-hmac-secret-for-tests' },
           ],
           policy: { oauthResource: 'as', oauthCacheResource: 'local' },
         }),
@@ -173,6 +189,17 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
     expect(introspections()).toBe(2);
   });
 
+  it('a hit does not extend an entry: timeToLiveSeconds: 1, read at 0.5 s, gone at 1.1 s', async () => {
+    const token = freshToken('no-extension');
+    await get('/data/short', token).expect(200);
+    await sleep(500);
+    await get('/data/short', token).expect(200);
+    expect(introspections()).toBe(1);
+    await sleep(600);
+    await get('/data/short', token).expect(200);
+    expect(introspections()).toBe(2);
+  });
+
   it('inactive tokens are not cached', async () => {
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       const response = await get('/data', 'inactive-token');
@@ -186,6 +213,33 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
     expect((await get('/data', 'late-token')).status).toBe(401);
     server.tokens.set('late-token', { active: true, client_id: 'late' });
     await get('/data', 'late-token').expect(200, { clientId: 'late' });
+    expect(introspections()).toBe(2);
+  });
+
+  it('negativeTimeToLiveSeconds keeps an inactive answer: a spray of one bad token reaches the server once', async () => {
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const response = await get('/data/negative', 'sprayed-inactive-token');
+      expect(response.status).toBe(401);
+      expect(response.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
+    }
+    expect(introspections()).toBe(1);
+  });
+
+  it('negativeTimeToLiveSeconds does not keep server errors', async () => {
+    server.script = () => ({ status: 503, body: 'down' });
+    for (let attempt = 1; attempt <= 2; attempt += 1) {
+      expect((await get('/data/negative', 'token-during-outage')).body.key).toBe('OAUTH2_SERVER_UNAVAILABLE');
+    }
+    expect(introspections()).toBe(2);
+  });
+
+  it('a cache with hmacSecret caches the same way', async () => {
+    const token = freshToken('keyed');
+    await get('/data/keyed', token).expect(200);
+    await get('/data/keyed', token).expect(200);
+    expect(introspections()).toBe(1);
+    await request(app.getHttpServer()).post('/revoke').send({ token }).expect(204);
+    await get('/data/keyed', token).expect(200);
     expect(introspections()).toBe(2);
   });
 
@@ -250,10 +304,9 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
     server.script = async () => ({ status: 200, body: { active: false }, delayMs: 100 });
     const responses = await Promise.all(Array.from({ length: 20 }, () => get('/data', 'cold-inactive')));
     expect(responses.map((response) => response.status)).toEqual(Array(20).fill(401));
-    expect(introspections()).toBeGreaterThanOrEqual(1);
-    const before = introspections();
+    expect(introspections()).toBe(1);
     await get('/data', 'cold-inactive').expect(401);
-    expect(introspections()).toBe(before + 1);
+    expect(introspections()).toBe(2);
   });
 
   it('TokenCacheRegistry.evict(token) makes the next request introspect again', async () => {
@@ -275,5 +328,80 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
     expect(introspections()).toBe(5);
     await get('/data', bystander).expect(200);
     expect(introspections()).toBe(5);
+  });
+
+  it('TokenCacheRegistry.evict(token, { resource }) drops the entry of that resource only', async () => {
+    const token = freshToken('scoped-eviction');
+    await get('/data', token).expect(200);
+    await get('/data/other-resource', token).expect(200);
+    expect(introspections()).toBe(2);
+    await app.get(TokenCacheRegistry).evict(token, { resource: 'as2', cache: 'local' });
+    await get('/data', token).expect(200);
+    expect(introspections()).toBe(2);
+    await get('/data/other-resource', token).expect(200);
+    expect(introspections()).toBe(3);
+  });
+
+  it('TokenCacheRegistry.evict refuses names that are not registered, rather than evicting nothing', async () => {
+    const caches = app.get(TokenCacheRegistry);
+    await expect(caches.evict('any-token', { resource: 'as3' })).rejects.toThrow("No OAuth2 resource named 'as3'");
+    await expect(caches.evict('any-token', { cache: 'lokal' })).rejects.toThrow("No OAuth2 cache named 'lokal'");
+    await expect(caches.evict('')).rejects.toThrow('evict() needs the token');
+  });
+});
+
+@Controller('data')
+@UseGuards(OAuth2Guard)
+class AppCacheController {
+  @Get()
+  read(@OAuth2Attribute('oauth.client_id') clientId: unknown) {
+    return { clientId: clientId ?? null };
+  }
+}
+
+/** Issue 4's escape hatch: the application's own cache (here @nestjs/cache-manager's CacheModule) as the store. */
+describe.each(ADAPTERS)("the application's own CacheModule as a 'store' cache, on %s", (adapter) => {
+  const server = new ScriptedIntrospectionServer();
+  let app: INestApplication;
+  let appCache: Cache;
+
+  beforeAll(async () => {
+    const url = await server.start();
+    app = await startApp(adapter, {
+      imports: [
+        CacheModule.register({ isGlobal: true }),
+        OAuth2Module.forRootAsync({
+          inject: [CACHE_MANAGER],
+          useFactory: (cache: Cache) => ({
+            resources: [genericResource('as', url)],
+            caches: [{ name: 'app', type: 'store', store: cache, negativeTimeToLiveSeconds: 30 }],
+            policy: { oauthResource: 'as', oauthCacheResource: 'app' },
+          }),
+        }),
+      ],
+      controllers: [AppCacheController, RevokeController],
+    });
+    appCache = app.get<Cache>(CACHE_MANAGER);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await server.stop();
+  });
+
+  it('keeps entries there, under oauth2:<name>: and a hash, and serves hits from it', async () => {
+    server.tokens.set('app-cache-token', { active: true, client_id: 'c9' });
+    await request(app.getHttpServer()).get('/data').set('Authorization', 'Bearer app-cache-token').expect(200, { clientId: 'c9' });
+    await request(app.getHttpServer()).get('/data').set('Authorization', 'Bearer app-cache-token').expect(200, { clientId: 'c9' });
+    expect(server.requestsTo('/introspect')).toHaveLength(1);
+    const key = `oauth2:app:${TokenCache.key('as', 'app-cache-token')}`;
+    expect(await appCache.get(key)).toEqual({ active: true, payload: { active: true, client_id: 'c9' } });
+    expect(await appCache.get('app-cache-token')).toBeUndefined();
+  });
+
+  it('eviction reaches it, and the application keeps using its cache after', async () => {
+    await request(app.getHttpServer()).post('/revoke').send({ token: 'app-cache-token' }).expect(204);
+    expect(await appCache.get(`oauth2:app:${TokenCache.key('as', 'app-cache-token')}`)).toBeUndefined();
+    await appCache.set('own-key', 'own-value');
+    expect(await appCache.get('own-key')).toBe('own-value');
   });
 });

@@ -38,7 +38,7 @@ describe('the demo (npm start)', () => {
       cwd: ROOT,
       timeout: 90_000,
     });
-    const env = { ...process.env, PORT: '0', DEMO_AS_PORT: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DEMO_AS_PORT: '0' };
     delete env.OAUTH2_INTROSPECTION_URL;
     demo = spawn(process.execPath, ['sample/start.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     demo.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,0 +1,151 @@
+import KeyvRedis, { createClient, type RedisClientOptions, type RedisClientType } from '@keyv/redis';
+import { Logger } from '@nestjs/common';
+import { createCache } from 'cache-manager';
+import { Keyv } from 'keyv';
+import type { RedisTlsOptions } from '../interfaces/cache-options.interface';
+import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
+import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
+
+/** Longest wait between two reconnection attempts: a Redis back after an outage is used again within it. */
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+/** How a {@link RedisTokenCacheStore} connects. */
+export interface RedisTokenCacheStoreOptions {
+  /** The cache resource's name, for log lines. */
+  readonly name: string;
+  /** `redis://` or `rediss://` URL. */
+  readonly url: string;
+  /** ACL user, unless the URL has one. */
+  readonly username?: string;
+  /** Password, unless the URL has one. */
+  readonly password?: string;
+  /** TLS settings of a `rediss://` URL. */
+  readonly tls?: RedisTlsOptions;
+  /** Put before every key. */
+  readonly keyPrefix: string;
+  /** Time limit of one connection attempt, in milliseconds. */
+  readonly connectTimeout: number;
+}
+
+/**
+ * A store in Redis, through cache-manager, Keyv and `@keyv/redis`, that several application
+ * instances can share. Values are JSON (Keyv's `{"value":…,"expires":…}` around the entry), keys are
+ * `keyPrefix` + the hashed key: Redis holds no token.
+ *
+ * The node-redis client is set up never to wait for Redis: with its default settings it queues
+ * commands while disconnected, and a `get` during an outage waits until Redis is back. Here the
+ * offline queue is off (a command fails at once when there is no connection), each connection
+ * attempt is bounded by `connectTimeout`, and the client reconnects by itself, forever, at most
+ * {@link MAX_RECONNECT_DELAY_MS} apart. {@link TokenCache} bounds each call by a timeout on top, for
+ * a Redis that is connected but does not answer.
+ */
+export class RedisTokenCacheStore implements TokenCacheStore {
+  private readonly client: RedisClientType;
+  private readonly entries: CacheManagerTokenCacheStore;
+
+  constructor(private readonly options: RedisTokenCacheStoreOptions) {
+    this.client = createClient(clientOptions(options)) as RedisClientType;
+    // Connection errors come back as failed calls, which TokenCache reports once. Without a
+    // listener, an 'error' event would be thrown as an uncaught exception.
+    this.client.on('error', () => undefined);
+    const adapter = new KeyvRedis(this.client, { throwOnConnectError: true, throwOnErrors: true });
+    const keyv = new Keyv({
+      store: adapter,
+      // The prefix is this store's: neither Keyv nor the adapter add theirs.
+      namespace: undefined,
+      useKeyPrefix: false,
+      // Plain JSON, which any Redis client can read, rather than Keyv's default dialect of it: the
+      // entries hold nothing JSON cannot (payloads came as JSON).
+      serialize: (data) => JSON.stringify(data),
+      deserialize: (data: string) => JSON.parse(data),
+      throwOnErrors: true,
+    });
+    this.entries = new CacheManagerTokenCacheStore(createCache({ stores: [keyv] }), options.keyPrefix, false);
+    if (options.tls?.insecureSkipVerify) {
+      new Logger('OAuth2Cache').warn(
+        `cache '${options.name}' accepts any Redis server certificate (tls.insecureSkipVerify): for local development only`,
+      );
+    }
+  }
+
+  /**
+   * Starts connecting, and waits for the first connection or the first failure. Either way the
+   * client keeps (re)connecting in the background, so a Redis that is down at start-up is used as
+   * soon as it is up.
+   */
+  async open(): Promise<void> {
+    const firstOutcome = new Promise<void>((resolve, reject) => {
+      const settle = (error?: unknown) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('error', onError);
+        if (error === undefined) {
+          resolve();
+        } else {
+          reject(error);
+        }
+      };
+      const onReady = () => settle();
+      const onError = (error: unknown) => settle(error);
+      // A server that accepts the connection but never finishes the handshake sends no error event.
+      const timer = setTimeout(
+        () => settle(new Error(`no connection within ${this.options.connectTimeout} ms`)),
+        this.options.connectTimeout + 100,
+      );
+      timer.unref();
+      this.client.on('ready', onReady);
+      this.client.on('error', onError);
+    });
+    // Resolves once connected, or once closed; never rejects with the retrying strategy below.
+    this.client.connect().catch(() => undefined);
+    await firstOutcome;
+  }
+
+  get(key: string): Promise<CachedIntrospection | undefined> {
+    return this.entries.get(key);
+  }
+
+  set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {
+    return this.entries.set(key, entry, ttlMilliseconds);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.entries.delete(key);
+  }
+
+  /** Drops the connection at once: pending cache writes are not worth delaying a shutdown for. */
+  async close(): Promise<void> {
+    await this.entries.close();
+    if (this.client.isOpen) {
+      this.client.destroy();
+    }
+  }
+}
+
+function clientOptions(options: RedisTokenCacheStoreOptions): RedisClientOptions {
+  const { tls } = options;
+  const socket = {
+    connectTimeout: options.connectTimeout,
+    // Exponential back-off with jitter, so that a fleet of instances does not reconnect in step.
+    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 50),
+  };
+  return {
+    url: options.url,
+    username: options.username,
+    password: options.password,
+    // Fail a command at once while disconnected, rather than queue it until Redis is back.
+    disableOfflineQueue: true,
+    socket: tls
+      ? {
+          ...socket,
+          tls: true,
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          passphrase: tls.passphrase,
+          servername: tls.servername,
+          rejectUnauthorized: tls.insecureSkipVerify !== true,
+        }
+      : socket,
+  };
+}
