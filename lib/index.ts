@@ -26,6 +26,14 @@ export {
   OAuth2Resource,
   OAuth2ResourceRegistry,
 } from './resources';
-export { TokenCache, TokenCacheRegistry, type TokenCacheStore } from './cache';
+export {
+  TokenCache,
+  TokenCacheEvictionError,
+  TokenCacheRegistry,
+  type CachedIntrospection,
+  type TokenCacheEvictOptions,
+  type TokenCacheSettings,
+  type TokenCacheStore,
+} from './cache';
 export { getOAuth2Attributes } from './request/oauth2-request-state';
 export type * from './interfaces';

@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
+import type { OAuth2ErrorProfile } from '../interfaces/module-options.interface';
+import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
+import { DEFAULT_RETRY_AFTER_SECONDS, errorProfileEntry } from './error-profiles';
 import { OAuth2ErrorKey } from './oauth2-error-key.enum';
 import type { OAuth2Exception } from './oauth2.exception';
-import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
 
 /** A rejection as it goes on the wire. */
 export interface OAuth2ErrorResponse {
@@ -11,42 +13,64 @@ export interface OAuth2ErrorResponse {
   readonly body: string | object;
 }
 
+/** What the rendering of a rejection depends on: the module's resolved options. */
+export interface ErrorRenderingSettings {
+  readonly realm: string;
+  readonly responseTemplates: OAuth2ResponseTemplates;
+  /** Default `documented`. */
+  readonly errorProfile?: OAuth2ErrorProfile;
+  /** `Retry-After` of the profile's 503 answers (`rfc`). Default 5. */
+  readonly retryAfterSeconds?: number;
+}
+
 /**
- * The `WWW-Authenticate` challenge of a key (RFC 6750 §3): none for `OAUTH2_MISSING_SERVER` (the
- * fault is the server's configuration, not the client's); no error code when no token was sent;
- * `invalid_token` for a token that was refused; `insufficient_scope` with the required scopes.
+ * The `WWW-Authenticate` challenge of a key under a profile (RFC 6750 §3). In the documented table:
+ * none for `OAUTH2_MISSING_SERVER` (the fault is the server's configuration, not the client's); no
+ * error code when no token was sent; `invalid_token` for a token that was refused;
+ * `insufficient_scope` with the required scopes. The `rfc` profile says `invalid_request` for a Bearer
+ * header without a token, and sends no challenge with its 503 answers.
  */
-export function wwwAuthenticate(exception: OAuth2Exception, realm: string): string | undefined {
-  const challenge = `Bearer realm="${realm}"`;
-  switch (exception.key) {
-    case OAuth2ErrorKey.OAUTH2_MISSING_SERVER:
-      return undefined;
-    case OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN:
-      return `${challenge}, error="invalid_token"`;
-    case OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE: {
-      const scopes = exception.details.requiredScopes ?? [];
-      return `${challenge}, error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}`;
-    }
-    default:
-      return challenge;
+export function wwwAuthenticate(
+  exception: OAuth2Exception,
+  realm: string,
+  profile: OAuth2ErrorProfile = 'documented',
+): string | undefined {
+  const { challenge } = errorProfileEntry(profile, exception.key);
+  if (challenge === false) {
+    return undefined;
   }
+  const bare = `Bearer realm="${realm}"`;
+  if (challenge === true) {
+    return bare;
+  }
+  if (challenge === 'insufficient_scope') {
+    const scopes = exception.details.requiredScopes ?? [];
+    return `${bare}, error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}`;
+  }
+  return `${bare}, error="${challenge}"`;
 }
 
 /**
  * What to answer for an exception: the response template of its key that best matches the request's
- * `Accept` header (falling back to `*\/*`), over the key's default status, JSON body and challenge.
+ * `Accept` header (falling back to `*\/*`), over the status, JSON body and headers the error profile
+ * gives the key.
  */
 export function renderErrorResponse(
   exception: OAuth2Exception,
   accept: string | undefined,
-  settings: { readonly realm: string; readonly responseTemplates: OAuth2ResponseTemplates },
+  settings: ErrorRenderingSettings,
 ): OAuth2ErrorResponse {
+  const profile = settings.errorProfile ?? 'documented';
+  const entry = errorProfileEntry(profile, exception.key);
   const headers: Record<string, string> = {};
-  const challenge = wwwAuthenticate(exception, settings.realm);
+  const challenge = wwwAuthenticate(exception, settings.realm, profile);
   if (challenge) {
     headers['WWW-Authenticate'] = challenge;
   }
-  const defaults = { status: exception.getStatus(), headers, body: exception.getResponse() as object };
+  if (entry.retryAfter) {
+    headers['Retry-After'] = String(settings.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
+  }
+  const defaults = { status: entry.status, headers, body: bodyWithStatus(exception.getResponse() as object, entry.status) };
   const byMediaType = settings.responseTemplates[exception.key as `${OAuth2ErrorKey}`];
   const match = byMediaType ? chooseTemplate(byMediaType, accept) : undefined;
   if (!match) {
@@ -59,9 +83,13 @@ export function renderErrorResponse(
   }
   const status = template.status ?? defaults.status;
   // The default body states its status: keep it in step with a template that changes only the status.
-  const defaultBody =
-    status === defaults.status ? defaults.body : { ...defaults.body, statusCode: status, error: STATUS_CODES[status] ?? 'Error' };
-  return { status, headers: templateHeaders, body: template.body ?? defaultBody };
+  return { status, headers: templateHeaders, body: template.body ?? bodyWithStatus(defaults.body, status) };
+}
+
+/** The default JSON body, `statusCode` and `error` in step with the status actually sent. */
+function bodyWithStatus(body: object, status: number): object {
+  const current = body as { statusCode?: unknown };
+  return current.statusCode === status ? body : { ...body, statusCode: status, error: STATUS_CODES[status] ?? 'Error' };
 }
 
 /** The template for the most preferred media type of `Accept` that has one, else the `*\/*` one. */

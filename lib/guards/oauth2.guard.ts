@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { createHash } from 'node:crypto';
 import { TokenCache } from '../cache/token-cache';
 import { TokenCacheRegistry } from '../cache/token-cache.registry';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
@@ -17,7 +18,7 @@ import {
   removeAuthorizationHeaders,
 } from '../request/http-request';
 import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
-import { findBearerCredential } from './bearer-token';
+import { findBearerCredential, trimOws } from './bearer-token';
 import { TokenClaims, checkPayload } from './payload-claims';
 import { hasRequiredScopes } from './scopes';
 import { TokenIntrospectionService } from './token-introspection.service';
@@ -63,9 +64,22 @@ export class OAuth2Guard implements CanActivate {
     const token = state.attributes['oauth.access_token'] ?? this.extractToken(request, policy);
     state.attributes['oauth.access_token'] = token;
     const cache = this.resolveCache(context, policy);
-    const payload = await this.introspectOnce(state, resource, cache, token);
-    const claims = this.checkClaims(payload, resource, policy);
-    this.checkScopes(claims, policy);
+    // The step that rejects is logged here, with a fingerprint of the token (never the token itself).
+    let step = `introspection by resource '${resource.name}'`;
+    let payload: IntrospectionPayload;
+    let claims: TokenClaims;
+    try {
+      payload = await this.introspectOnce(state, resource, cache, token);
+      step = "the payload's time claims";
+      claims = this.checkClaims(payload, resource, policy);
+      step = 'the scope check';
+      this.checkScopes(claims, policy);
+    } catch (error) {
+      if (error instanceof OAuth2Exception) {
+        this.logger.debug(`rejected (${error.key}) at ${step}, token sha256:${tokenFingerprint(token)}`);
+      }
+      throw error;
+    }
     this.attachAttributes(state, payload, claims, policy);
     if (!policy.propagateAuthHeader) {
       removeAuthorizationHeaders(request);
@@ -158,7 +172,7 @@ export class OAuth2Guard implements CanActivate {
     if (credential.kind === 'no-header' && policy.allowAccessTokenQueryParam) {
       const fromQuery = firstQueryParam(request, 'access_token');
       if (fromQuery !== undefined) {
-        return this.nonEmpty(fromQuery.trim());
+        return this.nonEmpty(trimOws(fromQuery));
       }
     }
     const key =
@@ -179,12 +193,7 @@ export class OAuth2Guard implements CanActivate {
       introspection = this.introspection.activePayload(resource, cache, token);
       state.introspections.set(resource.name, introspection);
     }
-    return introspection.catch((error: unknown) => {
-      if (error instanceof OAuth2Exception) {
-        this.logger.debug(`rejected (${error.key}) at introspection by resource '${resource.name}'`);
-      }
-      throw error;
-    });
+    return introspection;
   }
 
   /** Checks `exp` and `nbf`, and reads client, user and scopes. */
@@ -195,7 +204,6 @@ export class OAuth2Guard implements CanActivate {
       toleranceSeconds: policy.clockToleranceSeconds,
     });
     if (!check.valid) {
-      this.logger.debug(`rejected (${check.key}) at the payload's time claims`);
       throw new OAuth2Exception(check.key);
     }
     return check.claims;
@@ -206,7 +214,6 @@ export class OAuth2Guard implements CanActivate {
     if (!policy.checkRequiredScopes || hasRequiredScopes(claims.scopes, policy.requiredScopes, policy.modeStrict)) {
       return;
     }
-    this.logger.debug(`rejected (${OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE}) at the scope check`);
     throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE, { requiredScopes: policy.requiredScopes });
   }
 
@@ -243,4 +250,13 @@ export class OAuth2Guard implements CanActivate {
     }
     return token;
   }
+}
+
+/**
+ * The first 8 hex digits of the token's SHA-256: enough to tell a client's requests apart in a debug
+ * log, and to find them from a token one holds (`printf %s "$TOKEN" | sha256sum | cut -c1-8`), while
+ * telling nothing of the token.
+ */
+function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 8);
 }

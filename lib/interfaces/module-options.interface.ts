@@ -3,6 +3,20 @@ import type { OAuth2PolicyOptions } from './policy-options.interface';
 import type { OAuth2ResourceOptions } from './resource-options.interface';
 import type { OAuth2ResponseTemplates } from './response-template.interface';
 
+/**
+ * Which status (and challenge) each error key gets by default:
+ * - `documented`: the policy documentation's table (401 for a missing or refused token, 403 for the
+ *   rest). The default.
+ * - `gateway`: what the Gravitee gateway answers at runtime: 401 for every key but
+ *   `OAUTH2_SERVER_UNAVAILABLE`, which is 503.
+ * - `rfc`: RFC 6750 and RFC 9110: 401 `invalid_token`, 403 `insufficient_scope`, 400 `invalid_request`
+ *   for a Bearer header without a token, 503 with `Retry-After` when the authorization server is down or
+ *   answers badly, 403 when no authorization server is configured for the route.
+ *
+ * Response templates override status, headers and body on top of any profile.
+ */
+export type OAuth2ErrorProfile = 'documented' | 'gateway' | 'rfc';
+
 /** The options of `OAuth2Module.forRoot()` (and the result of `forRootAsync()`'s factory). */
 export interface OAuth2ModuleOptions {
   /** The authorization servers, by name. At least one. */
@@ -15,6 +29,13 @@ export interface OAuth2ModuleOptions {
   responseTemplates?: OAuth2ResponseTemplates;
   /** The `realm` of `WWW-Authenticate`. Default `api`. */
   realm?: string;
+  /** The status mapping of the error keys. Default `documented`. */
+  errorProfile?: OAuth2ErrorProfile;
+  /**
+   * The `Retry-After` (seconds) of the `rfc` profile's 503 answers, when the authorization server is
+   * down or answers badly. An integer from 1 to 86400; default 5.
+   */
+  retryAfterSeconds?: number;
 }
 
 /**

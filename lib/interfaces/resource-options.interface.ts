@@ -11,6 +11,44 @@ export interface OAuth2ResourceCommonOptions {
   timeout?: number;
   /** Largest answer accepted from the authorization server, in bytes. Default 262144 (256 KiB). */
   maxResponseBytes?: number;
+  /**
+   * TLS of the connections to an `https://` authorization server: a private CA, a client certificate
+   * (mutual TLS). Certificates are always verified, unless `insecureSkipVerify` says otherwise.
+   */
+  tls?: OAuth2ResourceTlsOptions;
+}
+
+/** A PEM text (a string, or its bytes). */
+export type PemData = string | Buffer;
+
+/**
+ * TLS settings of a resource's `https://` connections. The values are PEM texts, not file paths:
+ * read files yourself (`fs.readFileSync(path)`), so that a missing file fails where you can see it.
+ *
+ * @example
+ * tls: { ca: fs.readFileSync('/etc/pki/as-ca.pem'), cert: fs.readFileSync('api.crt'), key: fs.readFileSync('api.key') }
+ */
+export interface OAuth2ResourceTlsOptions {
+  /**
+   * The CA certificates to trust for the authorization server, replacing Node's default list (add
+   * `...tls.rootCertificates` to keep it). For a server whose certificate a private CA issued.
+   */
+  ca?: PemData | PemData[];
+  /**
+   * The client certificate (chain) to present: mutual TLS, e.g. RFC 8705 `tls_client_auth`
+   * client authentication at the introspection endpoint. Needs `key`.
+   */
+  cert?: PemData;
+  /** The private key of `cert`. */
+  key?: PemData;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /**
+   * DANGER: accept any server certificate, unverified. Anyone on the network path can then pose as the
+   * authorization server and declare every token active. For local development against a server with a
+   * throwaway certificate only; the module logs a warning at start-up. Default false. Prefer `ca`.
+   */
+  insecureSkipVerify?: boolean;
 }
 
 /**

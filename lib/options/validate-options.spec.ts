@@ -174,8 +174,8 @@ describe('validateModuleOptions', () => {
     });
 
     it('for a cache of an unknown type', () => {
-      const error = configurationError({ resources: [generic], caches: [{ name: 'c', type: 'redis' }] });
-      expect(error.message).toContain(`caches[0].type must be 'memory' (got "redis")`);
+      const error = configurationError({ resources: [generic], caches: [{ name: 'c', type: 'memcached' }] });
+      expect(error.message).toContain(`caches[0].type must be 'memory', 'redis' or 'store' (got "memcached")`);
     });
 
     it('for a cache TTL that is not a positive integer', () => {

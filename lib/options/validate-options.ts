@@ -4,16 +4,25 @@ import {
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_REALM,
 } from '../oauth2.constants';
+import { DEFAULT_RETRY_AFTER_SECONDS, ERROR_PROFILES } from '../errors/error-profiles';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import { OAUTH2_ERROR_KEYS, OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
-import type { MemoryCacheResourceOptions, OAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
-import type { OAuth2ModuleOptions } from '../interfaces/module-options.interface';
+import type { OAuth2CacheResourceOptions, ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
+import type { OAuth2ErrorProfile, OAuth2ModuleOptions } from '../interfaces/module-options.interface';
 import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
-import { MemoryCacheSchema } from './cache-options.schema';
+import {
+  MemoryCacheSchema,
+  RedisCacheSchema,
+  StoreCacheSchema,
+  presenceOnly,
+  redisConnectionProblems,
+  resolveCacheOptions,
+  storeProblems,
+} from './cache-options.schema';
 import { PolicySchema } from './policy-options.schema';
-import { GenericResourceSchema, GraviteeAmResourceSchema, isHeaderName } from './resource-options.schema';
+import { GenericResourceSchema, GraviteeAmResourceSchema, isHeaderName, tlsOptionProblems } from './resource-options.schema';
 
 /** A problem found in the options: the field's path and what is wrong with it. */
 export interface OptionProblem {
@@ -24,13 +33,15 @@ export interface OptionProblem {
 /** The module's options after validation, with the defaults applied. */
 export interface ResolvedOAuth2ModuleOptions {
   readonly resources: readonly OAuth2ResourceOptions[];
-  readonly caches: readonly Required<MemoryCacheResourceOptions>[];
+  readonly caches: readonly ResolvedOAuth2CacheResourceOptions[];
   readonly policy: ResolvedOAuth2Policy;
   readonly responseTemplates: OAuth2ResponseTemplates;
   readonly realm: string;
+  readonly errorProfile: OAuth2ErrorProfile;
+  readonly retryAfterSeconds: number;
 }
 
-const MODULE_OPTION_NAMES = ['resources', 'caches', 'policy', 'responseTemplates', 'realm'];
+const MODULE_OPTION_NAMES = ['resources', 'caches', 'policy', 'responseTemplates', 'realm', 'errorProfile', 'retryAfterSeconds'];
 const TEMPLATE_OPTION_NAMES = ['status', 'headers', 'body'];
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -70,6 +81,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
   if (raw.realm !== undefined && (typeof raw.realm !== 'string' || raw.realm === '' || UNSAFE_REALM.test(raw.realm))) {
     problems.push({ field: 'realm', problem: 'must be a non-empty string without quotes, backslashes or line breaks.' });
   }
+  problems.push(...errorProfileProblems(raw.errorProfile, raw.retryAfterSeconds));
 
   if (problems.length === 0) {
     const typedPolicy = policy as OAuth2PolicyOptions;
@@ -85,7 +97,26 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     policy: resolvePolicy(DEFAULT_POLICY, options.policy ?? {}),
     responseTemplates: options.responseTemplates ?? {},
     realm: options.realm ?? DEFAULT_REALM,
+    errorProfile: options.errorProfile ?? 'documented',
+    retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
   };
+}
+
+function errorProfileProblems(profile: unknown, retryAfterSeconds: unknown): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  if (profile !== undefined && !ERROR_PROFILES.includes(profile as OAuth2ErrorProfile)) {
+    problems.push({
+      field: 'errorProfile',
+      problem: `must be one of ${ERROR_PROFILES.map((name) => `'${name}'`).join(', ')} (got ${describe(profile)}). See the README's Errors section for what each answers.`,
+    });
+  }
+  if (
+    retryAfterSeconds !== undefined &&
+    !(typeof retryAfterSeconds === 'number' && Number.isInteger(retryAfterSeconds) && retryAfterSeconds >= 1 && retryAfterSeconds <= 86_400)
+  ) {
+    problems.push({ field: 'retryAfterSeconds', problem: `must be an integer number of seconds from 1 to 86400 (got ${describe(retryAfterSeconds)}).` });
+  }
+  return problems;
 }
 
 /** Validation problems of a policy (module default or decorator), without name look-ups. */
@@ -158,8 +189,11 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
     } else if (resource.type === 'generic') {
       problems.push(...schemaProblems(GenericResourceSchema, resource, field, "an option of a 'generic' resource"));
       problems.push(...genericResourceProblems(resource, field));
+      const urls = [resource.introspectionEndpoint, resource.authorizationServerUrl, resource.userInfoEndpoint];
+      problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, urls));
     } else if (resource.type === 'gravitee-am') {
       problems.push(...schemaProblems(GraviteeAmResourceSchema, resource, field, "an option of a 'gravitee-am' resource"));
+      problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, [resource.serverURL]));
     } else {
       problems.push({
         field: `${field}.type`,
@@ -221,7 +255,7 @@ function genericResourceProblems(resource: Record<string, unknown>, field: strin
   return problems;
 }
 
-function validateCaches(raw: unknown, problems: OptionProblem[]): Required<MemoryCacheResourceOptions>[] {
+function validateCaches(raw: unknown, problems: OptionProblem[]): ResolvedOAuth2CacheResourceOptions[] {
   if (raw === undefined) {
     return [];
   }
@@ -229,23 +263,28 @@ function validateCaches(raw: unknown, problems: OptionProblem[]): Required<Memor
     problems.push({ field: 'caches', problem: "must be an array, e.g. [{ name: 'local', timeToLiveSeconds: 300 }]." });
     return [];
   }
+  const before = problems.length;
   raw.forEach((cache, index) => {
     const field = `caches[${index}]`;
     if (!isPlainObject(cache)) {
       problems.push({ field, problem: 'must be an object.' });
     } else if (cache.type === undefined || cache.type === 'memory') {
       problems.push(...schemaProblems(MemoryCacheSchema, cache, field, "an option of a 'memory' cache"));
+    } else if (cache.type === 'redis') {
+      problems.push(...schemaProblems(RedisCacheSchema, presenceOnly(cache, ['url', 'tls']), field, "an option of a 'redis' cache"));
+      problems.push(...redisConnectionProblems(cache, field));
+    } else if (cache.type === 'store') {
+      problems.push(...schemaProblems(StoreCacheSchema, presenceOnly(cache, ['store']), field, "an option of a 'store' cache"));
+      problems.push(...storeProblems(cache.store, `${field}.store`));
     } else {
-      problems.push({ field: `${field}.type`, problem: `must be 'memory' (got ${describe(cache.type)}).` });
+      problems.push({
+        field: `${field}.type`,
+        problem: `must be 'memory', 'redis' or 'store' (got ${describe(cache.type)}).`,
+      });
     }
   });
   problems.push(...duplicateNameProblems(raw, 'caches'));
-  return (raw as OAuth2CacheResourceOptions[]).map((cache) => ({
-    name: cache.name,
-    type: 'memory',
-    timeToLiveSeconds: cache.timeToLiveSeconds ?? 300,
-    maxEntries: cache.maxEntries ?? 10_000,
-  }));
+  return problems.length > before ? [] : (raw as OAuth2CacheResourceOptions[]).map(resolveCacheOptions);
 }
 
 function templateProblems(raw: unknown): OptionProblem[] {

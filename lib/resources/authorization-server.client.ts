@@ -6,15 +6,39 @@ import * as https from 'node:https';
 import { firstValueFrom } from 'rxjs';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { AuthorizationServerError, AuthorizationServerErrorKey } from './authorization-server.error';
+import type { OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
 import type { OutgoingRequest } from './outgoing-request';
 
-/** Limits of the HTTP calls to one authorization server. */
+/** Limits and TLS settings of the HTTP calls to one authorization server. */
 export interface AuthorizationServerClientLimits {
   /** Milliseconds for the whole call, connection included. */
   readonly timeout: number;
   /** Largest answer accepted, in bytes. */
   readonly maxResponseBytes: number;
+  /** TLS settings of `https://` connections. */
+  readonly tls?: OAuth2ResourceTlsOptions;
 }
+
+/**
+ * The TLS options of the https agent. `rejectUnauthorized` is always set explicitly, so that
+ * `NODE_TLS_REJECT_UNAUTHORIZED=0` in the environment cannot turn verification off behind the
+ * resource's back: only `insecureSkipVerify` can.
+ */
+export function httpsAgentOptions(tls: OAuth2ResourceTlsOptions = {}): https.AgentOptions {
+  return {
+    keepAlive: true,
+    rejectUnauthorized: tls.insecureSkipVerify !== true,
+    ...(tls.ca !== undefined && { ca: tls.ca }),
+    ...(tls.cert !== undefined && { cert: tls.cert }),
+    ...(tls.key !== undefined && { key: tls.key }),
+    ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
+  };
+}
+
+/** OpenSSL verification codes, and Node's, of a server certificate that was not accepted. */
+const CERTIFICATE_CODES = /^(UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH|ERR_TLS_CERT_)/;
+/** Other TLS failures: alerts from the server (such as a required client certificate), protocol errors. */
+const HANDSHAKE_CODES = /^(ERR_SSL_|ERR_TLS_|EPROTO$)/;
 
 /** An authorization server's answer: its status and raw body, which never leaves the module. */
 export interface ServerAnswer {
@@ -30,14 +54,28 @@ export interface ServerAnswer {
 export class AuthorizationServerClient {
   private readonly logger = new Logger('OAuth2Resource');
   private readonly httpAgent = new http.Agent({ keepAlive: true });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true });
+  private readonly httpsAgent: https.Agent;
   private outageSince: number | undefined;
 
   constructor(
     private readonly http: HttpService,
     private readonly resourceName: string,
     private readonly limits: AuthorizationServerClientLimits,
-  ) {}
+  ) {
+    this.httpsAgent = new https.Agent(httpsAgentOptions(limits.tls));
+  }
+
+  /** Warns about dangerous settings. Called once, when the application starts. */
+  logStartupWarnings(): void {
+    if (this.limits.tls?.insecureSkipVerify === true) {
+      // Said at start-up, where it is seen, and loudly: it turns token validation into a formality.
+      this.logger.warn(
+        `resource '${this.resourceName}': tls.insecureSkipVerify is on: the authorization server's TLS certificate is NOT verified, ` +
+          'so anyone on the network path can pose as it and declare every token active. Use it for local development only; ' +
+          'trust a private CA with tls.ca instead.',
+      );
+    }
+  }
 
   /**
    * Sends a request and returns the answer, whatever its status.
@@ -98,12 +136,16 @@ export class AuthorizationServerClient {
     this.httpsAgent.destroy();
   }
 
-  /** A short reason for a failed call. Axios messages are not used: they may hold the URL, and so a token. */
+  /**
+   * A short reason for a failed call, with the error's code only. Axios messages are not used: they
+   * may hold the URL, and so a token.
+   */
   private describeFailure(error: unknown): { reason: string; key: AuthorizationServerErrorKey } {
     const axiosError = error as Partial<AxiosError>;
-    const code = axiosError?.code;
+    const code = typeof axiosError?.code === 'string' ? axiosError.code : undefined;
+    const unavailable = (reason: string) => ({ reason, key: OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE as const });
     if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {
-      return { reason: `did not answer within ${this.limits.timeout} ms`, key: OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE };
+      return unavailable(`did not answer within ${this.limits.timeout} ms`);
     }
     if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(String(axiosError.message))) {
       return {
@@ -111,7 +153,15 @@ export class AuthorizationServerClient {
         key: OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE,
       };
     }
-    const reason = `could not be reached (${typeof code === 'string' ? code : 'network error'})`;
-    return { reason, key: OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE };
+    if (code === 'ERR_BAD_RESPONSE' || code === 'ECONNRESET' || code === 'EPIPE') {
+      return unavailable(`broke off the connection before a complete answer (${code})`);
+    }
+    if (code !== undefined && CERTIFICATE_CODES.test(code)) {
+      return unavailable(`presented a TLS certificate that is not trusted (${code}): check the resource's tls.ca`);
+    }
+    if (code !== undefined && HANDSHAKE_CODES.test(code)) {
+      return unavailable(`failed the TLS handshake (${code}): check the resource's tls settings`);
+    }
+    return unavailable(`could not be reached (${code ?? 'network error'})`);
   }
 }

@@ -1,7 +1,7 @@
 import { HttpService } from '@nestjs/axios';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../oauth2.constants';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import type { GenericOAuth2ResourceOptions, OAuth2HttpMethod } from '../interfaces/resource-options.interface';
+import type { GenericOAuth2ResourceOptions, OAuth2HttpMethod, OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
 import { readActive } from './active-rule';
 import { AuthorizationServerClient } from './authorization-server.client';
 import { OAuth2Resource } from './oauth2-resource';
@@ -30,6 +30,7 @@ export interface GenericOAuth2ResourceSettings {
   readonly userInfoEndpointMethod: OAuth2HttpMethod;
   readonly timeout: number;
   readonly maxResponseBytes: number;
+  readonly tls?: OAuth2ResourceTlsOptions;
 }
 
 /** Applies the defaults (RFC 7662's shape) to a generic resource's validated options. */
@@ -64,6 +65,7 @@ export function genericResourceSettings(options: GenericOAuth2ResourceOptions): 
     userInfoEndpointMethod: options.userInfoEndpointMethod ?? 'GET',
     timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    tls: options.tls,
   };
 }
 

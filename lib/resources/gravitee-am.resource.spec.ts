@@ -98,11 +98,14 @@ describe('GraviteeAmResource', () => {
   });
 
   describe('isActive', () => {
-    it('V1_X takes every valid answer as active, whatever active says', () => {
+    it('V1_X takes an answer without active as active (check_token has none), but never an explicit false', () => {
       const v1 = resource({ version: 'V1_X' });
       expect(v1.isActive({})).toBe(true);
-      expect(v1.isActive({ active: false })).toBe(true);
-      expect(v1.isActive({ active: 'nonsense' })).toBe(true);
+      expect(v1.isActive({ active: true })).toBe(true);
+      expect(v1.isActive({ active: false })).toBe(false);
+      expect(v1.isActive({ active: 'false' })).toBe(false);
+      expect(v1.isActive({ active: 'nonsense' })).toBe(false);
+      expect(v1.isActive({ active: null })).toBe(false);
     });
 
     it.each(['V2_X', 'V3_X'] as const)('%s reads active, a missing or unreadable one as inactive', (version) => {

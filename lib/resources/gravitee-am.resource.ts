@@ -33,6 +33,7 @@ export class GraviteeAmResource extends OAuth2Resource {
     const limits = {
       timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
       maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      tls: options.tls,
     };
     super(new AuthorizationServerClient(http, options.name, limits));
     this.name = options.name;
@@ -77,8 +78,13 @@ export class GraviteeAmResource extends OAuth2Resource {
     }
   }
 
+  /**
+   * V1_X's `check_token` has no `active` member: an answer without one is active. An `active` that is
+   * there is read nevertheless, so that an explicit `false` is never taken for active. V2_X and V3_X:
+   * a missing or unreadable `active` is inactive.
+   */
   isActive(payload: IntrospectionPayload): boolean | undefined {
-    if (this.version === 'V1_X') {
+    if (this.version === 'V1_X' && payload.active === undefined) {
       return true;
     }
     return readActive(payload.active) ?? false;

@@ -1,5 +1,5 @@
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
@@ -16,7 +16,7 @@ import { OAuth2Resource } from './oauth2-resource';
  * const info = await this.resources.get('my-as').userInfo(token);
  */
 @Injectable()
-export class OAuth2ResourceRegistry implements OnApplicationShutdown {
+export class OAuth2ResourceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly resources = new Map<string, OAuth2Resource>();
 
   constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions, http: HttpService) {
@@ -46,6 +46,13 @@ export class OAuth2ResourceRegistry implements OnApplicationShutdown {
   /** The registered names, in registration order. */
   names(): string[] {
     return [...this.resources.keys()];
+  }
+
+  /** Logs the resources' start-up warnings, once the application's logger is in place. */
+  onModuleInit(): void {
+    for (const resource of this.resources.values()) {
+      resource.logStartupWarnings();
+    }
   }
 
   /** Closes the kept-alive connections when the application shuts down. */

@@ -56,6 +56,11 @@ export abstract class OAuth2Resource {
     return payload;
   }
 
+  /** Warns about dangerous settings, such as `tls.insecureSkipVerify`. Called once, when the application starts. */
+  logStartupWarnings(): void {
+    this.client.logStartupWarnings();
+  }
+
   /** Closes the resource's connections. Called when the application shuts down. */
   close(): void {
     this.client.close();
@@ -81,7 +86,7 @@ export abstract class OAuth2Resource {
   /** Checks the status and parses a JSON object, or throws with the right key. */
   protected parseAnswer(status: number, body: string): IntrospectionPayload {
     if (status !== 200) {
-      throw this.client.failure(`answered HTTP ${status}`);
+      throw this.client.failure(`answered HTTP ${status}${STATUS_HINTS[status] ?? ''}`);
     }
     let parsed: unknown;
     try {
@@ -92,17 +97,47 @@ export abstract class OAuth2Resource {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw this.client.failure('answered JSON that is not an object', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
     }
-    return deepFreeze(parsed as IntrospectionPayload);
+    if (!freezeWithinDepth(parsed, MAX_PAYLOAD_DEPTH)) {
+      throw this.client.failure(
+        `answered JSON nested deeper than ${MAX_PAYLOAD_DEPTH} levels`,
+        OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE,
+      );
+    }
+    return parsed as IntrospectionPayload;
   }
 }
 
-/** Freezes a parsed JSON value, so that one cached payload can be shared safely by many requests. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+/**
+ * Deepest nesting accepted in an answer. Real introspection answers nest two or three levels
+ * (`cnf`, `authorization_details`); a much deeper one is hostile or broken, and would overflow the
+ * stack of whatever walks it recursively later (a JSON serializer of a shared cache, a JsonPath).
+ */
+const MAX_PAYLOAD_DEPTH = 32;
+
+/** What an error status most often means, for the log line. */
+const STATUS_HINTS: Readonly<Record<number, string>> = {
+  401: ": the resource's client credentials were refused",
+  403: ': the resource\'s client may not introspect',
+  429: ': too many requests',
+};
+
+/**
+ * Freezes a parsed JSON value, so that one cached payload can be shared safely by many requests.
+ * Walks without recursion, and stops (returning false) at a value nested deeper than `maxDepth`.
+ */
+function freezeWithinDepth(root: object, maxDepth: number): boolean {
+  const pending: Array<[object, number]> = [[root, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (depth > maxDepth) {
+      return false;
+    }
     Object.freeze(value);
     for (const member of Object.values(value)) {
-      deepFreeze(member);
+      if (typeof member === 'object' && member !== null) {
+        pending.push([member, depth + 1]);
+      }
     }
   }
-  return value;
+  return true;
 }

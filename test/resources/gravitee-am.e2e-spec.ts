@@ -136,9 +136,11 @@ describe.each(ADAPTERS)('Gravitee AM resource on the wire, on %s', (adapter) => 
       expectAmIntrospection(onlyRequest(), CHECK_TOKEN, 'v1-token');
     });
 
-    it('ignores active, as check_token has none (documented: any valid 200 answer is active)', async () => {
+    it('takes an answer without active as active, but never an explicit active: false (issue 5: no inactive token through)', async () => {
       server.tokens.set('v1-inactive', { active: false, sub: 'u-2' });
-      await get('/am/am-v1', 'Bearer v1-inactive').expect(200, { user: 'u-2', roles: [] });
+      const response = await get('/am/am-v1', 'Bearer v1-inactive');
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(specErrorBody('OAUTH2_INVALID_ACCESS_TOKEN'));
     });
 
     it('still checks exp', async () => {
