@@ -19,6 +19,38 @@ describe('MemoryTokenCacheStore', () => {
     expect(await store.get('missing')).toBeUndefined();
   });
 
+  describe('peek, the synchronous read of the hot path', () => {
+    it('gives back what set stored, the same object, without a promise', async () => {
+      store = new MemoryTokenCacheStore(10);
+      const value = payload('a');
+      await store.set('a', value, MINUTE);
+      expect(store.peek('a')).toBe(value);
+      expect(store.peek('missing')).toBeUndefined();
+      await store.delete('a');
+      expect(store.peek('a')).toBeUndefined();
+    });
+
+    it('does not give an entry past its TTL, nor extend it', async () => {
+      store = new MemoryTokenCacheStore(10);
+      await store.set('a', payload('a'), 120);
+      await sleep(60);
+      expect(store.peek('a')).toBeDefined();
+      await sleep(90);
+      expect(store.peek('a')).toBeUndefined();
+      expect(await store.get('a')).toBeUndefined();
+    });
+
+    it('counts as a use for the LRU order', async () => {
+      store = new MemoryTokenCacheStore(2);
+      await store.set('a', payload('a'), MINUTE);
+      await store.set('b', payload('b'), MINUTE);
+      expect(store.peek('a')).toBeDefined();
+      await store.set('c', payload('c'), MINUTE);
+      expect(store.peek('a')).toBeDefined();
+      expect(store.peek('b')).toBeUndefined();
+    });
+  });
+
   it('keeps the entry of an inactive token', async () => {
     store = new MemoryTokenCacheStore(10);
     await store.set('a', INACTIVE_ENTRY, MINUTE);

@@ -3,6 +3,12 @@ import { Cache, createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
+/** What Keyv hands its store for each entry when it has no serializer. */
+interface KeyvRecord {
+  readonly value: CachedIntrospection;
+  readonly expires?: number | null;
+}
+
 /**
  * An in-process store: cache-manager over a Keyv LRU memory store, bounded to `maxEntries` (the
  * least recently used entry goes first). Entries are kept as the frozen objects they are, neither
@@ -28,6 +34,19 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
 
   async get(key: string): Promise<CachedIntrospection | undefined> {
     return (await this.cache.get<CachedIntrospection>(key)) ?? undefined;
+  }
+
+  /**
+   * The hot path: the LRU map read directly, past cache-manager's and Keyv's promises. The memory
+   * store expires entries itself, and Keyv keeps its `{ value, expires }` record as it is (no
+   * serializer), whose `expires` is checked here too.
+   */
+  peek(key: string): CachedIntrospection | undefined {
+    const record = this.memory.store.get<KeyvRecord>(key);
+    if (record === undefined || (record.expires !== undefined && record.expires !== null && record.expires <= Date.now())) {
+      return undefined;
+    }
+    return record.value;
   }
 
   async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {

@@ -18,6 +18,11 @@ export type CachedIntrospection =
 export interface TokenCacheStore {
   /** The entry under a key, or `undefined`. */
   get(key: string): Promise<CachedIntrospection | undefined>;
+  /**
+   * The entry under a key, read synchronously, for a store in this process's memory: a cache hit
+   * then costs the guard no promise and no event-loop turn. Stores across a network leave it out.
+   */
+  peek?(key: string): CachedIntrospection | undefined;
   /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
   set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
   /** Drops a key. */

@@ -231,6 +231,37 @@ describe('TokenCache', () => {
     expect(await cache.get(key)).toBeDefined();
   });
 
+  describe('peek, the synchronous read', () => {
+    it('answers from a memory store at once, and not at all from a store without peek', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 300 });
+      const key = TokenCache.key('as', 'tok');
+      await inMemory.set(key, active(payload));
+      expect(inMemory.peekable).toBe(true);
+      expect(inMemory.peek(key)).toEqual({ active: true, payload });
+      expect(inMemory.peek(TokenCache.key('as', 'other'))).toBeUndefined();
+      await inMemory.close();
+
+      await cache.set(key, active(payload));
+      expect(cache.peekable).toBe(false);
+      expect(cache.peek(key)).toBeUndefined();
+    });
+
+    it('takes a peek that throws as a miss, and warns once', async () => {
+      const broken: TokenCacheStore = Object.assign(new MemoryTokenCacheStore(10), {
+        peek: (): CachedIntrospection | undefined => {
+          throw Object.assign(new Error('broken'), { code: 'EBROKEN' });
+        },
+      });
+      const failing = new TokenCache('broken', broken, { timeToLiveSeconds: 300 });
+      expect(failing.peek('key')).toBeUndefined();
+      expect(failing.peek('key')).toBeUndefined();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toContain("cache 'broken' fails (EBROKEN)");
+      await failing.close();
+    });
+  });
+
   describe('over a failing store', () => {
     it('takes a failed get as a miss, and never throws from set', async () => {
       store.mode = 'fails';

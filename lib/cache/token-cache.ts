@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createHash, createHmac, createSecretKey, KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash, KeyObject } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
@@ -59,7 +59,8 @@ export class TokenCache {
 
   /** The SHA-256 key of a token at a resource: never the token itself. */
   static key(resourceName: string, token: string): string {
-    return createHash('sha256').update(resourceName).update('\0').update(token).digest('base64url');
+    // One-shot hash: no Hash object per request on the hot path.
+    return hash('sha256', `${resourceName}\0${token}`, 'base64url');
   }
 
   /**
@@ -125,6 +126,27 @@ export class TokenCache {
       this.failed(error);
       return undefined;
     }
+  }
+
+  /**
+   * The entry of a key, read synchronously when the store is in this process's memory; `undefined`
+   * for a miss, and for a store that can only answer asynchronously (then call {@link get}).
+   */
+  peek(key: string): CachedIntrospection | undefined {
+    if (this.store.peek === undefined || this.resting()) {
+      return undefined;
+    }
+    try {
+      return this.store.peek(key);
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  /** Whether {@link peek} can answer: the store is in this process's memory. */
+  get peekable(): boolean {
+    return this.store.peek !== undefined;
   }
 
   /**

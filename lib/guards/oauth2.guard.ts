@@ -19,7 +19,7 @@ import {
 } from '../request/http-request';
 import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
 import { findBearerCredential, trimOws } from './bearer-token';
-import { TokenClaims, checkPayload } from './payload-claims';
+import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
 import { hasRequiredScopes } from './scopes';
 import { TokenIntrospectionService } from './token-introspection.service';
 
@@ -43,7 +43,9 @@ import { TokenIntrospectionService } from './token-introspection.service';
 @Injectable()
 export class OAuth2Guard implements CanActivate {
   private readonly logger = new Logger('OAuth2Guard');
-  private readonly policies = new WeakMap<object, WeakMap<object, ResolvedOAuth2Policy>>();
+  private readonly policies = new RouteMemo<ResolvedOAuth2Policy>();
+  private readonly skipped = new RouteMemo<boolean>();
+  private readonly claims = new WeakMap<IntrospectionPayload, { resource: OAuth2Resource; claims: TokenClaims }>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -53,7 +55,11 @@ export class OAuth2Guard implements CanActivate {
     protected readonly introspection: TokenIntrospectionService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous when the token's answer is in an in-memory cache (the hot path: no promise, no
+   * event-loop turn), a promise otherwise.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.shouldSkip(context)) {
       return true;
     }
@@ -64,27 +70,56 @@ export class OAuth2Guard implements CanActivate {
     const token = state.attributes['oauth.access_token'] ?? this.extractToken(request, policy);
     state.attributes['oauth.access_token'] = token;
     const cache = this.resolveCache(context, policy);
-    // The step that rejects is logged here, with a fingerprint of the token (never the token itself).
-    let step = `introspection by resource '${resource.name}'`;
-    let payload: IntrospectionPayload;
+    let payload: IntrospectionPayload | Promise<IntrospectionPayload>;
+    try {
+      payload = this.introspectOnce(state, resource, cache, token);
+    } catch (error) {
+      throw this.rejected(error, `introspection by resource '${resource.name}'`, token);
+    }
+    if (payload instanceof Promise) {
+      return payload.then(
+        (answer) => this.allow(request, state, answer, resource, policy, token),
+        (error: unknown) => {
+          throw this.rejected(error, `introspection by resource '${resource.name}'`, token);
+        },
+      );
+    }
+    return this.allow(request, state, payload, resource, policy, token);
+  }
+
+  /** The checks after introspection, and what an allowed request gets. */
+  private allow(
+    request: GuardedRequest,
+    state: OAuth2RequestState,
+    payload: IntrospectionPayload,
+    resource: OAuth2Resource,
+    policy: ResolvedOAuth2Policy,
+    token: string,
+  ): true {
     let claims: TokenClaims;
     try {
-      payload = await this.introspectOnce(state, resource, cache, token);
-      step = "the payload's time claims";
       claims = this.checkClaims(payload, resource, policy);
-      step = 'the scope check';
+    } catch (error) {
+      throw this.rejected(error, "the payload's time claims", token);
+    }
+    try {
       this.checkScopes(claims, policy);
     } catch (error) {
-      if (error instanceof OAuth2Exception) {
-        this.logger.debug(`rejected (${error.key}) at ${step}, token sha256:${tokenFingerprint(token)}`);
-      }
-      throw error;
+      throw this.rejected(error, 'the scope check', token);
     }
     this.attachAttributes(state, payload, claims, policy);
     if (!policy.propagateAuthHeader) {
       removeAuthorizationHeaders(request);
     }
     return true;
+  }
+
+  /** Logs the step that rejected a request, with a fingerprint of the token (never the token itself). */
+  private rejected(error: unknown, step: string, token: string): unknown {
+    if (error instanceof OAuth2Exception) {
+      this.logger.debug(`rejected (${error.key}) at ${step}, token sha256:${tokenFingerprint(token)}`);
+    }
+    return error;
   }
 
   /**
@@ -102,9 +137,15 @@ export class OAuth2Guard implements CanActivate {
     return request;
   }
 
-  /** Whether the handler or its controller is marked `@SkipOAuth2()`. */
+  /** Whether the handler or its controller is marked `@SkipOAuth2()`. Read once per route. */
   protected shouldSkip(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(SKIP_METADATA, [context.getHandler(), context.getClass()]) === true;
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    return this.skipped.get(
+      handler,
+      controller,
+      () => this.reflector.getAllAndOverride<boolean>(SKIP_METADATA, [handler, controller]) === true,
+    );
   }
 
   /**
@@ -115,25 +156,17 @@ export class OAuth2Guard implements CanActivate {
   protected resolvePolicy(context: ExecutionContext): ResolvedOAuth2Policy {
     const handler = context.getHandler();
     const controller = context.getClass();
-    let byController = this.policies.get(handler);
-    const known = byController?.get(controller);
-    if (known) {
-      return known;
-    }
-    let policy = this.options.policy;
-    for (const target of [controller, handler]) {
-      policy = resolvePolicy(policy, this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target) ?? {});
-      const scopes = this.reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target);
-      if (scopes) {
-        policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
+    return this.policies.get(handler, controller, () => {
+      let policy = this.options.policy;
+      for (const target of [controller, handler]) {
+        policy = resolvePolicy(policy, this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target) ?? {});
+        const scopes = this.reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target);
+        if (scopes) {
+          policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
+        }
       }
-    }
-    if (!byController) {
-      byController = new WeakMap();
-      this.policies.set(handler, byController);
-    }
-    byController.set(controller, policy);
-    return policy;
+      return policy;
+    });
   }
 
   /** The authorization server of the request; `OAUTH2_MISSING_SERVER` when none can be chosen. */
@@ -181,13 +214,16 @@ export class OAuth2Guard implements CanActivate {
     throw new OAuth2Exception(key);
   }
 
-  /** The payload of the token: cached, or introspected once per request and resource. */
+  /**
+   * The payload of the token: cached, or introspected once per request and resource (a guard bound
+   * twice reuses the first answer). At once on an in-memory cache hit, else a promise.
+   */
   protected introspectOnce(
     state: OAuth2RequestState,
     resource: OAuth2Resource,
     cache: TokenCache | undefined,
     token: string,
-  ): Promise<IntrospectionPayload> {
+  ): IntrospectionPayload | Promise<IntrospectionPayload> {
     let introspection = state.introspections.get(resource.name);
     if (!introspection) {
       introspection = this.introspection.activePayload(resource, cache, token);
@@ -196,17 +232,22 @@ export class OAuth2Guard implements CanActivate {
     return introspection;
   }
 
-  /** Checks `exp` and `nbf`, and reads client, user and scopes. */
+  /**
+   * Checks `exp` and `nbf` (on every request), and reads client, user and scopes (once per payload:
+   * a cached payload is the same frozen object on every hit).
+   */
   protected checkClaims(payload: IntrospectionPayload, resource: OAuth2Resource, policy: ResolvedOAuth2Policy): TokenClaims {
-    const check = checkPayload(payload, {
-      userClaim: resource.userClaim,
-      scopeSeparator: resource.scopeSeparator,
-      toleranceSeconds: policy.clockToleranceSeconds,
-    });
-    if (!check.valid) {
-      throw new OAuth2Exception(check.key);
+    const rejection = timeClaimsRejection(payload, policy.clockToleranceSeconds);
+    if (rejection) {
+      throw new OAuth2Exception(rejection);
     }
-    return check.claims;
+    const known = this.claims.get(payload);
+    if (known?.resource === resource) {
+      return known.claims;
+    }
+    const claims = readClaims(payload, resource);
+    this.claims.set(payload, { resource, claims });
+    return claims;
   }
 
   /** Checks the required scopes, when the policy asks for it. */
@@ -249,6 +290,28 @@ export class OAuth2Guard implements CanActivate {
       throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_ACCESS_TOKEN);
     }
     return token;
+  }
+}
+
+/**
+ * What a guard works out once per route (handler of a controller class): metadata does not change
+ * after start-up. Weak, so a route that goes away takes its entry with it.
+ */
+class RouteMemo<T> {
+  private readonly byHandler = new WeakMap<object, WeakMap<object, T>>();
+
+  get(handler: object, controller: object, compute: () => T): T {
+    let byController = this.byHandler.get(handler);
+    if (byController?.has(controller)) {
+      return byController.get(controller) as T;
+    }
+    const value = compute();
+    if (!byController) {
+      byController = new WeakMap();
+      this.byHandler.set(handler, byController);
+    }
+    byController.set(controller, value);
+    return value;
   }
 }
 

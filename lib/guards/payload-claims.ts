@@ -24,24 +24,42 @@ export function checkPayload(
   reading: { readonly userClaim: string; readonly scopeSeparator: string; readonly toleranceSeconds: number },
   nowSeconds = Date.now() / 1000,
 ): ClaimsCheck {
+  const rejection = timeClaimsRejection(payload, reading.toleranceSeconds, nowSeconds);
+  return rejection ? { valid: false, key: rejection } : { valid: true, claims: readClaims(payload, reading) };
+}
+
+/**
+ * The key to reject a payload with for its time claims, or `undefined` when they hold now: the part
+ * of the checks that depends on the clock, and so runs on every request, cached payload or not.
+ */
+export function timeClaimsRejection(
+  payload: IntrospectionPayload,
+  toleranceSeconds: number,
+  nowSeconds = Date.now() / 1000,
+): OAuth2ErrorKey | undefined {
   const { exp, nbf } = payload;
   if ((exp !== undefined && !isNumericDate(exp)) || (nbf !== undefined && !isNumericDate(nbf))) {
-    return { valid: false, key: OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE };
+    return OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE;
   }
   if (
-    (typeof exp === 'number' && exp + reading.toleranceSeconds <= nowSeconds) ||
-    (typeof nbf === 'number' && nbf - reading.toleranceSeconds > nowSeconds)
+    (typeof exp === 'number' && exp + toleranceSeconds <= nowSeconds) ||
+    (typeof nbf === 'number' && nbf - toleranceSeconds > nowSeconds)
   ) {
-    return { valid: false, key: OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN };
+    return OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN;
   }
-  return {
-    valid: true,
-    claims: {
-      clientId: readClientId(payload),
-      user: readString(payload[reading.userClaim]),
-      scopes: readScopes(payload, reading.scopeSeparator),
-    },
-  };
+  return undefined;
+}
+
+/** The client, user and scopes of a payload: what does not depend on the clock. Frozen. */
+export function readClaims(
+  payload: IntrospectionPayload,
+  reading: { readonly userClaim: string; readonly scopeSeparator: string },
+): TokenClaims {
+  return Object.freeze({
+    clientId: readClientId(payload),
+    user: readString(payload[reading.userClaim]),
+    scopes: Object.freeze(readScopes(payload, reading.scopeSeparator)),
+  });
 }
 
 /** `client_id`, else `aud`: a string, or the first element of an array. */

@@ -6,7 +6,7 @@ const STATE = Symbol('oauth2.request-state');
 export interface OAuth2RequestState {
   readonly attributes: OAuth2RequestAttributes;
   /** By resource name: so a request is introspected once even when the guard runs twice. */
-  readonly introspections: Map<string, Promise<IntrospectionPayload>>;
+  readonly introspections: Map<string, IntrospectionPayload | Promise<IntrospectionPayload>>;
 }
 
 type WithState = { [STATE]?: OAuth2RequestState };
