@@ -1,10 +1,10 @@
 /**
- * The application under load, in its own process: the same handler unguarded and guarded three
- * ways. Environment: ADAPTER (express | fastify), AS_URL, REDIS_URL (optional). Prints `READY <port>`.
+ * The application under load, in its own process: the same handler unguarded, behind a guard that
+ * allows everything (Nest's own cost of a guard), and behind OAuth2Guard three ways. Environment: ADAPTER (express | fastify), AS_URL, REDIS_URL (optional). Prints `READY <port>`.
  * GET /__bench/heap → heap used after a full garbage collection (run with --expose-gc).
  */
 import 'reflect-metadata';
-import { Controller, Get, INestApplication, Module, UseGuards } from '@nestjs/common';
+import { CanActivate, Controller, Get, INestApplication, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -24,6 +24,22 @@ class UnguardedController {
   heap() {
     (globalThis as { gc?: () => void }).gc?.();
     return { heapUsed: process.memoryUsage().heapUsed };
+  }
+}
+
+/** A guard that allows everything: what Nest's guard machinery costs by itself. */
+class AllowAllGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+@Controller()
+class NoopGuardedController {
+  @Get('noop')
+  @UseGuards(AllowAllGuard)
+  noop() {
+    return { ok: true };
   }
 }
 
@@ -64,13 +80,13 @@ if (redisUrl) {
       policy: { oauthResource: 'as' },
     }),
   ],
-  controllers: [UnguardedController, GuardedController],
+  controllers: [UnguardedController, NoopGuardedController, GuardedController],
 })
 class BenchModule {}
 
 async function main(): Promise<void> {
   const adapter = process.env.ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
-  const app: INestApplication = await NestFactory.create(BenchModule, adapter, { logger: ['error'] });
+  const app: INestApplication = await NestFactory.create(BenchModule, adapter, { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
   const port = new URL(await app.getUrl()).port;
   console.log(`READY ${port}`);

@@ -1,12 +1,31 @@
 /**
  * One autocannon run, in its own process (so load generation does not share the orchestrator's or
- * the application's event loop). Argument: a JSON object of autocannon options. Prints the result
- * as JSON. `idReplacement` turns `[<id>]` in a header into a fresh id per request.
+ * the application's event loop). Argument: a JSON object of autocannon options, plus `tokenPool`:
+ * tokens to send in turn, one per request, so that concurrent requests carry different tokens (as
+ * real clients do) and none can share another's cache read. Prints the result as JSON.
  */
 // autocannon ships no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (options: object) => Promise<object>;
 
-void autocannon(JSON.parse(process.argv[2] ?? '{}') as object).then((result) => {
+interface LoadOptions {
+  tokenPool?: string[];
+  [option: string]: unknown;
+}
+
+const { tokenPool, ...options } = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
+let next = 0;
+const requests = tokenPool?.length
+  ? [
+      {
+        setupRequest: (request: { headers?: Record<string, string> }) => {
+          const token = tokenPool[next++ % tokenPool.length];
+          return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+        },
+      },
+    ]
+  : undefined;
+
+void autocannon({ ...options, ...(requests ? { requests } : {}) }).then((result) => {
   process.stdout.write(JSON.stringify(result));
 });
