@@ -39,7 +39,16 @@ import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
     OAuth2Guard,
     OAuth2PolicyExplorer,
     { provide: APP_FILTER, useClass: OAuth2ExceptionFilter },
+    // Also injectable, for an application whose own catch-all filter must hand OAuth2Exceptions on.
+    OAuth2ExceptionFilter,
   ],
-  exports: [OAUTH2_RESOLVED_OPTIONS, OAuth2ResourceRegistry, TokenCacheRegistry, TokenIntrospectionService, OAuth2Guard],
+  exports: [
+    OAUTH2_RESOLVED_OPTIONS,
+    OAuth2ResourceRegistry,
+    TokenCacheRegistry,
+    TokenIntrospectionService,
+    OAuth2Guard,
+    OAuth2ExceptionFilter,
+  ],
 })
 export class OAuth2Module extends OAuth2ConfigurableModule {}

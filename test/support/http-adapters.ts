@@ -30,6 +30,8 @@ export async function startApp(
   adapter: AdapterName,
   metadata: ModuleMetadata,
   logger: LoggerService | false = false,
+  /** Set-up before `init()`, as an application's `main.ts` does (`useGlobalFilters`, ...). */
+  configure?: (app: INestApplication) => void,
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
@@ -39,6 +41,7 @@ export async function startApp(
   if (logger) {
     app.useLogger(logger);
   }
+  configure?.(app);
   await app.init();
   if (adapter === 'fastify') {
     await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
