@@ -7,6 +7,12 @@ import { refusedUrl } from '../support/e2e-kit';
 import { sleep } from '../support/guard-e2e-helpers';
 import { describeWithRedis, RedisServer } from '../support/redis-server';
 
+/**
+ * "At once": far below a reconnection delay or any timeout, yet with room for a garbage-collection
+ * pause on a busy two-core CI machine. A queued call would never settle at all.
+ */
+const AT_ONCE_MS = 200;
+
 const entry = activeEntry(Object.freeze({ active: true, sub: 'alice', scope: 'read write', exp: 4_102_444_800 }));
 
 function storeFor(url: string, keyPrefix = 'oauth2:test:'): RedisTokenCacheStore {
@@ -83,7 +89,7 @@ describeWithRedis('RedisTokenCacheStore against a real redis-server', () => {
     for (const call of calls) {
       const result = await timed(call);
       expect(result.outcome).toBe('rejected');
-      expect(result.ms).toBeLessThan(50);
+      expect(result.ms).toBeLessThan(AT_ONCE_MS);
     }
   });
 
@@ -106,7 +112,7 @@ describeWithRedis('RedisTokenCacheStore against a real redis-server', () => {
       await server.kill();
       const down = await timed(() => store.get('k'));
       expect(down.outcome).toBe('rejected');
-      expect(down.ms).toBeLessThan(50);
+      expect(down.ms).toBeLessThan(AT_ONCE_MS);
       await server.restart();
       const started = Date.now();
       let served = false;
@@ -151,6 +157,6 @@ describeWithRedis('RedisTokenCacheStore against a real redis-server', () => {
     await server.stop();
     const closing = await timed(() => store.close());
     expect(closing.outcome).toBe('resolved');
-    expect(closing.ms).toBeLessThan(100);
+    expect(closing.ms).toBeLessThan(AT_ONCE_MS);
   });
 });
