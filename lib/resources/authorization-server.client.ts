@@ -40,6 +40,27 @@ const CERTIFICATE_CODES = /^(UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_
 /** Other TLS failures: alerts from the server (such as a required client certificate), protocol errors. */
 const HANDSHAKE_CODES = /^(ERR_SSL_|ERR_TLS_|EPROTO$)/;
 
+/**
+ * Whether a failure is the keep-alive race: the request went out on a reused connection that the
+ * server had just closed (Node's documented case for `request.reusedSocket`), and came back with a
+ * reset before any answer. Introspection and userinfo are safe to send again.
+ */
+function isStaleConnection(error: unknown): boolean {
+  const { code, request, response } = (error ?? {}) as {
+    code?: unknown;
+    request?: { reusedSocket?: unknown; res?: unknown };
+    response?: unknown;
+  };
+  // Not a single byte of answer (`res` is set once the status line and headers have come): an answer
+  // broken off midway is the server's failure, and is not sent again.
+  return (
+    (code === 'ECONNRESET' || code === 'EPIPE') &&
+    request?.reusedSocket === true &&
+    (request.res === undefined || request.res === null) &&
+    response === undefined
+  );
+}
+
 /** An authorization server's answer: its status and raw body, which never leaves the module. */
 export interface ServerAnswer {
   readonly status: number;
@@ -83,30 +104,44 @@ export class AuthorizationServerClient {
    * @throws AuthorizationServerError (`OAUTH2_SERVER_UNAVAILABLE`) when there is no answer in time.
    */
   async send(request: OutgoingRequest): Promise<ServerAnswer> {
+    const deadline = Date.now() + this.limits.timeout;
     let response: AxiosResponse<string>;
     try {
-      response = await firstValueFrom(
-        this.http.request<string>({
-          url: request.url,
-          method: request.method,
-          headers: request.headers,
-          data: request.body,
-          timeout: this.limits.timeout,
-          signal: AbortSignal.timeout(this.limits.timeout),
-          maxContentLength: this.limits.maxResponseBytes,
-          maxRedirects: 0,
-          responseType: 'text',
-          transformResponse: [(data: unknown) => data],
-          validateStatus: () => true,
-          httpAgent: this.httpAgent,
-          httpsAgent: this.httpsAgent,
-        }),
-      );
+      response = await this.attempt(request, this.limits.timeout).catch((error: unknown) => {
+        // A kept-alive connection the server closed just as it was reused: nothing reached the server,
+        // so the request is sent once more, on a new connection, within what is left of the timeout.
+        const left = deadline - Date.now();
+        if (isStaleConnection(error) && left > 0) {
+          return this.attempt(request, left);
+        }
+        throw error;
+      });
     } catch (error) {
       const { reason, key } = this.describeFailure(error);
       throw this.failure(reason, key);
     }
     return { status: response.status, body: typeof response.data === 'string' ? response.data : '' };
+  }
+
+  /** One HTTP exchange, bounded by `timeout` milliseconds, connection included. */
+  private attempt(request: OutgoingRequest, timeout: number): Promise<AxiosResponse<string>> {
+    return firstValueFrom(
+      this.http.request<string>({
+        url: request.url,
+        method: request.method,
+        headers: request.headers,
+        data: request.body,
+        timeout,
+        signal: AbortSignal.timeout(timeout),
+        maxContentLength: this.limits.maxResponseBytes,
+        maxRedirects: 0,
+        responseType: 'text',
+        transformResponse: [(data: unknown) => data],
+        validateStatus: () => true,
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
+      }),
+    );
   }
 
   /** Records a failed call (for the outage log) and returns the error to throw. */
