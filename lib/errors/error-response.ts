@@ -68,7 +68,9 @@ export function renderErrorResponse(
     headers['WWW-Authenticate'] = challenge;
   }
   if (entry.retryAfter) {
-    headers['Retry-After'] = String(settings.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
+    headers['Retry-After'] = String(
+      exception.details.retryAfterSeconds ?? settings.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
+    );
   }
   const defaults = { status: entry.status, headers, body: bodyWithStatus(exception.getResponse() as object, entry.status) };
   const byMediaType = settings.responseTemplates[exception.key as `${OAuth2ErrorKey}`];

@@ -7,6 +7,11 @@ import { OAuth2ErrorKey } from './oauth2-error-key.enum';
 export interface OAuth2ExceptionDetails {
   /** The scopes the route requires, for `scope="..."` on `OAUTH2_INSUFFICIENT_SCOPE`. */
   readonly requiredScopes?: readonly string[];
+  /**
+   * The authorization server's own `Retry-After` (it answered 429 or 503 with one), in seconds: the
+   * `rfc` profile passes it on instead of `retryAfterSeconds`.
+   */
+  readonly retryAfterSeconds?: number;
 }
 
 /** The default JSON body of a rejected request: Nest's shape plus the key. */

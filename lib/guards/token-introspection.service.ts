@@ -84,7 +84,7 @@ export class TokenIntrospectionService {
       return await resource.introspect(token);
     } catch (error) {
       if (error instanceof AuthorizationServerError) {
-        throw new OAuth2Exception(error.key);
+        throw new OAuth2Exception(error.key, { retryAfterSeconds: error.retryAfterSeconds });
       }
       // A bug or an unexpected failure: the request is refused, and nothing of the token is logged.
       this.logger.error(`introspection at resource '${resource.name}' failed unexpectedly (${nameOf(error)})`);

@@ -65,6 +65,33 @@ function isStaleConnection(error: unknown): boolean {
 export interface ServerAnswer {
   readonly status: number;
   readonly body: string;
+  /** The `Retry-After` of a 429 or 503, in seconds, when it is valid. */
+  readonly retryAfterSeconds?: number;
+}
+
+/** Longest `Retry-After` passed on to clients: an hour; a longer one is capped. */
+const MAX_RETRY_AFTER_SECONDS = 3600;
+
+/**
+ * A `Retry-After` value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) in whole seconds from now,
+ * at least 1 and at most an hour; `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return undefined;
+  }
+  const text = value.trim();
+  // The three HTTP-date forms all start with the day's name; without it, Date.parse would read `-5`
+  // or `1.5` as dates.
+  const seconds = /^\d{1,10}$/.test(text)
+    ? Number(text)
+    : /^[A-Za-z]{3}/.test(text)
+      ? Math.ceil((Date.parse(text) - now) / 1000)
+      : Number.NaN;
+  if (!Number.isFinite(seconds)) {
+    return undefined;
+  }
+  return Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS);
 }
 
 /**
@@ -120,7 +147,12 @@ export class AuthorizationServerClient {
       const { reason, key } = this.describeFailure(error);
       throw this.failure(reason, key);
     }
-    return { status: response.status, body: typeof response.data === 'string' ? response.data : '' };
+    const retryAfter = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers?.['retry-after']) : undefined;
+    return {
+      status: response.status,
+      body: typeof response.data === 'string' ? response.data : '',
+      ...(retryAfter !== undefined && { retryAfterSeconds: retryAfter }),
+    };
   }
 
   /** One HTTP exchange, bounded by `timeout` milliseconds, connection included. */
@@ -145,8 +177,12 @@ export class AuthorizationServerClient {
   }
 
   /** Records a failed call (for the outage log) and returns the error to throw. */
-  failure(reason: string, key: AuthorizationServerErrorKey = OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE): AuthorizationServerError {
-    const error = new AuthorizationServerError(key, this.resourceName, reason);
+  failure(
+    reason: string,
+    key: AuthorizationServerErrorKey = OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE,
+    retryAfterSeconds?: number,
+  ): AuthorizationServerError {
+    const error = new AuthorizationServerError(key, this.resourceName, reason, retryAfterSeconds);
     if (this.outageSince === undefined) {
       this.outageSince = Date.now();
       this.logger.warn(`${error.message}: requests are rejected until it answers again`);

@@ -20,6 +20,8 @@ export class AuthorizationServerError extends Error {
     readonly resource: string,
     /** Why, in a few words, e.g. `timed out after 5000 ms` or `answered HTTP 503`. */
     readonly reason: string,
+    /** The server's own `Retry-After`, in seconds, when it answered 429 or 503 with one. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`authorization server of resource '${resource}' ${reason}`);
     this.name = 'AuthorizationServerError';

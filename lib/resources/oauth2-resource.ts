@@ -32,7 +32,7 @@ export abstract class OAuth2Resource {
       this.client.success();
       return { active: false, payload: Object.freeze({}) };
     }
-    const payload = this.parseAnswer(answer.status, answer.body);
+    const payload = this.parseAnswer(answer.status, answer.body, answer.retryAfterSeconds);
     const active = this.isActive(payload);
     if (active === undefined) {
       throw this.client.failure(
@@ -51,7 +51,7 @@ export abstract class OAuth2Resource {
    */
   async userInfo(token: string): Promise<IntrospectionPayload> {
     const answer = await this.client.send(this.buildUserInfoRequest(token));
-    const payload = this.parseAnswer(answer.status, answer.body);
+    const payload = this.parseAnswer(answer.status, answer.body, answer.retryAfterSeconds);
     this.client.success();
     return payload;
   }
@@ -84,9 +84,13 @@ export abstract class OAuth2Resource {
   }
 
   /** Checks the status and parses a JSON object, or throws with the right key. */
-  protected parseAnswer(status: number, body: string): IntrospectionPayload {
+  protected parseAnswer(status: number, body: string, retryAfterSeconds?: number): IntrospectionPayload {
     if (status !== 200) {
-      throw this.client.failure(`answered HTTP ${status}${STATUS_HINTS[status] ?? ''}`);
+      throw this.client.failure(
+        `answered HTTP ${status}${STATUS_HINTS[status] ?? ''}`,
+        OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE,
+        retryAfterSeconds,
+      );
     }
     let parsed: unknown;
     try {

@@ -106,6 +106,19 @@ describe.each(ADAPTERS)('error profiles, on %s', (adapter) => {
       if (token === 'garbled') {
         return { status: 200, body: '<html>oops</html>' };
       }
+      // The authorization server's own back-off, which the rfc profile passes on.
+      if (token === 'throttled') {
+        return { status: 429, headers: { 'Retry-After': '42' }, body: { error: 'slow_down' } };
+      }
+      if (token === 'maintenance') {
+        return { status: 503, headers: { 'Retry-After': new Date(Date.now() + 90_000).toUTCString() }, body: {} };
+      }
+      if (token === 'odd-back-off') {
+        return { status: 503, headers: { 'Retry-After': 'soon' }, body: {} };
+      }
+      if (token === 'failing-with-back-off') {
+        return { status: 500, headers: { 'Retry-After': '42' }, body: {} };
+      }
       return { status: 200, body: token === 'good' ? { active: true, scope: 'x' } : { active: false } };
     };
   });
@@ -160,6 +173,27 @@ describe.each(ADAPTERS)('error profiles, on %s', (adapter) => {
       server.tokens.set('good', { active: true });
       await request(app.getHttpServer()).get('/p/open').set('Authorization', 'Bearer good').expect(200, { ok: true });
     });
+  });
+
+  it("passes the authorization server's own Retry-After of a 429 or 503 on, in the rfc profile", async () => {
+    const app = await start('rfc');
+    try {
+      const retryAfterOf = async (token: string) => {
+        const response = await request(app.getHttpServer()).get('/p/open').set('Authorization', `Bearer ${token}`);
+        expect(response.status).toBe(503);
+        expect(response.body.key).toBe('OAUTH2_SERVER_UNAVAILABLE');
+        return response.headers['retry-after'];
+      };
+      expect(await retryAfterOf('throttled')).toBe('42');
+      // An HTTP-date 90 s ahead: about 90 s, whatever the time the request took.
+      expect(Number(await retryAfterOf('maintenance'))).toBeGreaterThanOrEqual(85);
+      expect(Number(await retryAfterOf('maintenance'))).toBeLessThanOrEqual(90);
+      // Unreadable, or on a status that is no back-off: the configured value.
+      expect(await retryAfterOf('odd-back-off')).toBe(String(RETRY_AFTER));
+      expect(await retryAfterOf('failing-with-back-off')).toBe(String(RETRY_AFTER));
+    } finally {
+      await app.close();
+    }
   });
 
   it('is the documented profile when errorProfile is not set', async () => {
