@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, getMetadataStorage, validateSync } from 'class-validator';
+import { isJsonObject } from '../common/is-json-object';
 import {
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_REALM,
@@ -67,7 +68,7 @@ export const DEFAULT_POLICY: ResolvedOAuth2Policy = Object.freeze({
  * @throws OAuth2ConfigurationError naming every field that is wrong, and what to do.
  */
 export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions {
-  if (!isPlainObject(raw)) {
+  if (!isJsonObject(raw)) {
     throw new OAuth2ConfigurationError('options', 'must be an object such as { resources: [...], policy: {...} }.');
   }
   const problems: OptionProblem[] = [];
@@ -121,7 +122,7 @@ function errorProfileProblems(profile: unknown, retryAfterSeconds: unknown): Opt
 
 /** Validation problems of a policy (module default or decorator), without name look-ups. */
 export function policyProblems(raw: unknown, field: string): OptionProblem[] {
-  if (!isPlainObject(raw)) {
+  if (!isJsonObject(raw)) {
     return [{ field, problem: 'must be an object with the policy options (oauthResource, requiredScopes, ...).' }];
   }
   const problems = schemaProblems(PolicySchema, raw, field, 'a policy option');
@@ -184,7 +185,7 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
   }
   raw.forEach((resource, index) => {
     const field = `resources[${index}]`;
-    if (!isPlainObject(resource)) {
+    if (!isJsonObject(resource)) {
       problems.push({ field, problem: 'must be an object.' });
     } else if (resource.type === 'generic') {
       problems.push(...schemaProblems(GenericResourceSchema, resource, field, "an option of a 'generic' resource"));
@@ -266,7 +267,7 @@ function validateCaches(raw: unknown, problems: OptionProblem[]): ResolvedOAuth2
   const before = problems.length;
   raw.forEach((cache, index) => {
     const field = `caches[${index}]`;
-    if (!isPlainObject(cache)) {
+    if (!isJsonObject(cache)) {
       problems.push({ field, problem: 'must be an object.' });
     } else if (cache.type === undefined || cache.type === 'memory') {
       problems.push(...schemaProblems(MemoryCacheSchema, cache, field, "an option of a 'memory' cache"));
@@ -291,7 +292,7 @@ function templateProblems(raw: unknown): OptionProblem[] {
   if (raw === undefined) {
     return [];
   }
-  if (!isPlainObject(raw)) {
+  if (!isJsonObject(raw)) {
     return [{ field: 'responseTemplates', problem: 'must be an object keyed by error key, e.g. { OAUTH2_MISSING_HEADER: { ... } }.' }];
   }
   const problems: OptionProblem[] = [];
@@ -301,7 +302,7 @@ function templateProblems(raw: unknown): OptionProblem[] {
       problems.push({ field, problem: `is not an error key. The keys are: ${OAUTH2_ERROR_KEYS.join(', ')}.` });
       continue;
     }
-    if (!isPlainObject(byMediaType)) {
+    if (!isJsonObject(byMediaType)) {
       problems.push({ field, problem: "must be an object keyed by media type, e.g. { 'application/json': { status: 401 } }." });
       continue;
     }
@@ -316,7 +317,7 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
   if (!/^[^\s/]+\/[^\s/]+$/.test(mediaType)) {
     return [{ field, problem: "is not a media type: use a key such as 'application/json', 'text/*' or '*/*'." }];
   }
-  if (!isPlainObject(template)) {
+  if (!isJsonObject(template)) {
     return [{ field, problem: 'must be an object { status?, headers?, body? }.' }];
   }
   const problems = unknownKeys(template, TEMPLATE_OPTION_NAMES, field, 'an option of a response template');
@@ -325,7 +326,7 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
     problems.push({ field: `${field}.status`, problem: 'must be an HTTP status, an integer from 200 to 599.' });
   }
   if (headers !== undefined) {
-    if (!isPlainObject(headers)) {
+    if (!isJsonObject(headers)) {
       problems.push({ field: `${field}.headers`, problem: 'must be an object of header names to string values.' });
     } else {
       for (const [name, value] of Object.entries(headers)) {
@@ -335,7 +336,7 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
       }
     }
   }
-  if (body !== undefined && typeof body !== 'string' && !isPlainObject(body)) {
+  if (body !== undefined && typeof body !== 'string' && !isJsonObject(body)) {
     problems.push({ field: `${field}.body`, problem: 'must be a string, or an object to send as JSON.' });
   }
   return problems;
@@ -388,7 +389,7 @@ function duplicateNameProblems(entries: unknown[], field: string): OptionProblem
   const seen = new Map<unknown, number>();
   const problems: OptionProblem[] = [];
   entries.forEach((entry, index) => {
-    const name = isPlainObject(entry) ? entry.name : undefined;
+    const name = isJsonObject(entry) ? entry.name : undefined;
     if (typeof name !== 'string') {
       return;
     }
@@ -405,9 +406,6 @@ function duplicateNameProblems(entries: unknown[], field: string): OptionProblem
   return problems;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Describes a value in a message without echoing secrets or long strings. */
 function describe(value: unknown): string {

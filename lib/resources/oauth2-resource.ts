@@ -1,3 +1,5 @@
+import { freezeJson } from '../common/freeze-json';
+import { isJsonObject } from '../common/is-json-object';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { AuthorizationServerClient } from './authorization-server.client';
@@ -98,10 +100,10 @@ export abstract class OAuth2Resource {
     } catch {
       throw this.client.failure('answered a body that is not JSON', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    if (!isJsonObject(parsed)) {
       throw this.client.failure('answered JSON that is not an object', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
     }
-    if (!freezeWithinDepth(parsed, MAX_PAYLOAD_DEPTH)) {
+    if (!freezeJson(parsed, MAX_PAYLOAD_DEPTH)) {
       throw this.client.failure(
         `answered JSON nested deeper than ${MAX_PAYLOAD_DEPTH} levels`,
         OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE,
@@ -124,24 +126,3 @@ const STATUS_HINTS: Readonly<Record<number, string>> = {
   403: ': the resource\'s client may not introspect',
   429: ': too many requests',
 };
-
-/**
- * Freezes a parsed JSON value, so that one cached payload can be shared safely by many requests.
- * Walks without recursion, and stops (returning false) at a value nested deeper than `maxDepth`.
- */
-function freezeWithinDepth(root: object, maxDepth: number): boolean {
-  const pending: Array<[object, number]> = [[root, 1]];
-  while (pending.length > 0) {
-    const [value, depth] = pending.pop()!;
-    if (depth > maxDepth) {
-      return false;
-    }
-    Object.freeze(value);
-    for (const member of Object.values(value)) {
-      if (typeof member === 'object' && member !== null) {
-        pending.push([member, depth + 1]);
-      }
-    }
-  }
-  return true;
-}
