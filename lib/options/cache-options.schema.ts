@@ -2,6 +2,7 @@ import { Allow, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, M
 import { isUserCacheStore } from '../cache/user-store';
 import type { OAuth2CacheResourceOptions, ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
 import type { OptionProblem } from './validate-options';
+import { isPem } from './resource-options.schema';
 import { IsRequired } from './validation-decorators';
 
 /** Default longest life of an entry, in seconds. */
@@ -190,10 +191,6 @@ function redisTlsProblems(tls: Record<string, unknown>, field: string): OptionPr
     problems.push({ field: `${field}.insecureSkipVerify`, problem: 'must be a boolean.' });
   }
   return problems;
-}
-
-function isPem(value: unknown): boolean {
-  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.includes('-----BEGIN ');
 }
 
 function parseUrl(value: string): URL | undefined {

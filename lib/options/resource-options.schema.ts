@@ -57,7 +57,6 @@ export function isHeaderName(value: string): boolean {
 
 /** The members of a resource's `tls` option. */
 const TLS_OPTION_NAMES = ['ca', 'cert', 'key', 'passphrase', 'insecureSkipVerify'];
-const PEM_BEGIN = '-----BEGIN ';
 
 /**
  * Problems with a resource's `tls` option: unknown members, wrong types, PEM texts that do not load
@@ -136,8 +135,9 @@ export function tlsOptionProblems(tls: unknown, field: string, urls: readonly un
   return problems;
 }
 
-function isPem(value: unknown): value is PemData {
-  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.includes(PEM_BEGIN);
+/** Whether a value is PEM text (a string or Buffer with `-----BEGIN `), not, say, a file's path. */
+export function isPem(value: unknown): value is PemData {
+  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.includes('-----BEGIN ');
 }
 
 function isCertificate(pem: PemData): boolean {
