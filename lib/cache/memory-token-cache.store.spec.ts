@@ -40,7 +40,7 @@ describe('MemoryTokenCacheStore', () => {
       expect(await store.get('a')).toBeUndefined();
     });
 
-    it('counts as a use for the LRU order', async () => {
+    it('counts as a use for eviction', async () => {
       store = new MemoryTokenCacheStore(2);
       await store.set('a', payload('a'), MINUTE);
       await store.set('b', payload('b'), MINUTE);
@@ -106,7 +106,7 @@ describe('MemoryTokenCacheStore', () => {
       }
     });
 
-    it('evicts the least recently used entry: one read recently survives', async () => {
+    it('evicts an entry that was not read before one that was', async () => {
       store = new MemoryTokenCacheStore(3);
       for (const key of ['a', 'b', 'c']) {
         await store.set(key, payload(key), MINUTE);

@@ -1,6 +1,6 @@
-import { KeyvCacheableMemory } from '@cacheable/memory';
 import { Cache, createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
+import { ClockMap } from './clock-map';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /** What Keyv hands its store for each entry when it has no serializer. */
@@ -10,26 +10,24 @@ interface KeyvRecord {
 }
 
 /**
- * An in-process store: cache-manager over a Keyv LRU memory store, bounded to `maxEntries` (the
- * least recently used entry goes first). Entries are kept as the frozen objects they are, neither
- * serialized nor cloned, so a hit costs no JSON parsing; a hit moves the entry in the LRU list but
- * never extends its life.
+ * An in-process store: cache-manager over Keyv over a {@link ClockMap} bounded to `maxEntries` (when
+ * full, an entry not read lately goes first). Entries are kept as the frozen objects they are, neither
+ * serialized nor cloned, so a hit costs no JSON parsing; a hit marks the entry as used but never
+ * extends its life.
  */
 export class MemoryTokenCacheStore implements TokenCacheStore {
-  private readonly memory: KeyvCacheableMemory;
+  private readonly records: ClockMap<KeyvRecord>;
   private readonly cache: Cache;
 
   constructor(maxEntries: number) {
-    // One map rather than the default 16 shards: sharding hashes every key again on each call, and
-    // buys nothing for a bounded, single-threaded map.
-    this.memory = new KeyvCacheableMemory({ lruSize: maxEntries, useClone: false, storeHashSize: 1 });
-    const keyv = new Keyv({ store: this.memory, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
+    this.records = new ClockMap(maxEntries);
+    const keyv = new Keyv({ store: this.records, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
   }
 
   /** How many entries the store holds, expired ones not yet dropped included. */
   get size(): number {
-    return this.memory.store.size;
+    return this.records.size;
   }
 
   async get(key: string): Promise<CachedIntrospection | undefined> {
@@ -37,13 +35,17 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   }
 
   /**
-   * The hot path: the LRU map read directly, past cache-manager's and Keyv's promises. The memory
-   * store expires entries itself, and Keyv keeps its `{ value, expires }` record as it is (no
-   * serializer), whose `expires` is checked here too.
+   * The hot path: the map read directly, past cache-manager's and Keyv's promises. Keyv keeps
+   * its `{ value, expires }` record as it is (no serializer); an expired one is dropped here, as
+   * Keyv would on its own read.
    */
   peek(key: string): CachedIntrospection | undefined {
-    const record = this.memory.store.get<KeyvRecord>(key);
-    if (record === undefined || (record.expires !== undefined && record.expires !== null && record.expires <= Date.now())) {
+    const record = this.records.get(key);
+    if (record === undefined) {
+      return undefined;
+    }
+    if (typeof record.expires === 'number' && record.expires <= Date.now()) {
+      this.records.delete(key);
       return undefined;
     }
     return record.value;

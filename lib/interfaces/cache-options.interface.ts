@@ -28,7 +28,10 @@ export interface CacheResourceCommonOptions {
 export interface MemoryCacheResourceOptions extends CacheResourceCommonOptions {
   /** Default `memory`. */
   type?: 'memory';
-  /** Most entries kept; the least recently used goes first. Default 10000. */
+  /**
+   * Most entries kept. When the cache is full, an entry not read since it last came up for eviction
+   * goes first (CLOCK, the usual approximation of least recently used). Default 10000.
+   */
   maxEntries?: number;
 }
 
