@@ -4,7 +4,9 @@ export type BearerCredential =
   | { readonly kind: 'no-token' }
   | { readonly kind: 'no-header' };
 
-const BEARER = /^bearer(?:[ \t]+(.*))?$/is;
+const BEARER = 'bearer';
+const NO_TOKEN: BearerCredential = Object.freeze({ kind: 'no-token' });
+const NO_HEADER: BearerCredential = Object.freeze({ kind: 'no-header' });
 
 /**
  * Finds the Bearer credential among the values of the `Authorization` header: the first value whose
@@ -14,13 +16,40 @@ const BEARER = /^bearer(?:[ \t]+(.*))?$/is;
  */
 export function findBearerCredential(values: readonly string[]): BearerCredential {
   for (const value of values) {
-    const match = BEARER.exec(trimOws(value));
-    if (match) {
-      const token = trimOws(match[1] ?? '');
-      return token ? { kind: 'token', token } : { kind: 'no-token' };
+    const token = bearerTokenOf(value);
+    if (token !== undefined) {
+      return bearerCredential(token);
     }
   }
-  return { kind: 'no-header' };
+  return NO_HEADER;
+}
+
+/** The credential that {@link bearerTokenOf}'s answer stands for (`undefined`: no Bearer value). */
+export function bearerCredential(token: string | undefined): BearerCredential {
+  if (token === undefined) {
+    return NO_HEADER;
+  }
+  return token ? { kind: 'token', token } : NO_TOKEN;
+}
+
+/**
+ * The token of one `Authorization` value if its scheme is `Bearer`: the token, or `''` for the scheme
+ * alone; `undefined` for any other value. Read by hand rather than by a regular expression: it runs
+ * on every request, and allocates nothing but the token.
+ */
+export function bearerTokenOf(value: string): string | undefined {
+  const credential = trimOws(value);
+  for (let index = 0; index < BEARER.length; index += 1) {
+    // ASCII case-insensitive: setting bit 0x20 lower-cases a letter, and only 'B' or 'b' gives 'b'.
+    if ((credential.charCodeAt(index) | 0x20) !== BEARER.charCodeAt(index)) {
+      return undefined;
+    }
+  }
+  if (credential.length === BEARER.length) {
+    return '';
+  }
+  const separator = credential[BEARER.length];
+  return separator === ' ' || separator === '\t' ? trimOws(credential.slice(BEARER.length)) : undefined;
 }
 
 /**

@@ -13,12 +13,12 @@ import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
 import {
   GuardedRequest,
-  authorizationHeaderValues,
+  findRequestBearerCredential,
   firstQueryParam,
   removeAuthorizationHeaders,
 } from '../request/http-request';
 import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
-import { findBearerCredential, trimOws } from './bearer-token';
+import { trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
 import { hasRequiredScopes } from './scopes';
 import { TokenIntrospectionService } from './token-introspection.service';
@@ -127,8 +127,14 @@ export class OAuth2Guard implements CanActivate {
    * (for GraphQL, return `GqlExecutionContext.create(context).getContext().req`).
    */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    const request = context.switchToHttp().getRequest<GuardedRequest | undefined>();
-    if (typeof request !== 'object' || request === null || typeof request.headers !== 'object') {
+    // What `switchToHttp().getRequest()` returns, without the three closures `switchToHttp()`
+    // assigns onto the context on every call.
+    const request = context.getArgByIndex<GuardedRequest | undefined>(0);
+    // Raw headers first: an own property of Express's request, where `headers` is a getter far
+    // down its prototype chain.
+    const isHttpRequest =
+      typeof request === 'object' && request !== null && (Array.isArray(request.rawHeaders) || typeof request.headers === 'object');
+    if (!isHttpRequest) {
       throw new Error(
         `OAuth2Guard guards HTTP requests; this is a '${context.getType()}' context. ` +
           'Subclass OAuth2Guard and override getRequest() to return the underlying HTTP request.',
@@ -198,7 +204,7 @@ export class OAuth2Guard implements CanActivate {
    * `access_token` query parameter.
    */
   protected extractToken(request: GuardedRequest, policy: ResolvedOAuth2Policy): string {
-    const credential = findBearerCredential(authorizationHeaderValues(request));
+    const credential = findRequestBearerCredential(request);
     if (credential.kind === 'token') {
       return credential.token;
     }
@@ -224,10 +230,10 @@ export class OAuth2Guard implements CanActivate {
     cache: TokenCache | undefined,
     token: string,
   ): IntrospectionPayload | Promise<IntrospectionPayload> {
-    let introspection = state.introspections.get(resource.name);
+    let introspection = state.introspection(resource.name);
     if (!introspection) {
       introspection = this.introspection.activePayload(resource, cache, token);
-      state.introspections.set(resource.name, introspection);
+      state.remember(resource.name, introspection);
     }
     return introspection;
   }
@@ -298,19 +304,26 @@ export class OAuth2Guard implements CanActivate {
  * after start-up. Weak, so a route that goes away takes its entry with it.
  */
 class RouteMemo<T> {
-  private readonly byHandler = new WeakMap<object, WeakMap<object, T>>();
+  /** By handler: the value for the first controller seen, the usual and only one; others beside it. */
+  private readonly byHandler = new WeakMap<object, { controller: object; value: T; others?: WeakMap<object, T> }>();
 
   get(handler: object, controller: object, compute: () => T): T {
-    let byController = this.byHandler.get(handler);
-    if (byController?.has(controller)) {
-      return byController.get(controller) as T;
+    const entry = this.byHandler.get(handler);
+    if (entry === undefined) {
+      const value = compute();
+      this.byHandler.set(handler, { controller, value });
+      return value;
+    }
+    if (entry.controller === controller) {
+      return entry.value;
+    }
+    // A handler inherited by several controller classes.
+    entry.others ??= new WeakMap();
+    if (entry.others.has(controller)) {
+      return entry.others.get(controller) as T;
     }
     const value = compute();
-    if (!byController) {
-      byController = new WeakMap();
-      this.byHandler.set(handler, byController);
-    }
-    byController.set(controller, value);
+    entry.others.set(controller, value);
     return value;
   }
 }

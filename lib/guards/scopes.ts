@@ -25,5 +25,11 @@ export function hasRequiredScopes(tokenScopes: readonly string[], required: read
     return true;
   }
   // A route requires a scope or three: a linear search beats building a set on every request.
-  return strict ? required.every((scope) => tokenScopes.includes(scope)) : required.some((scope) => tokenScopes.includes(scope));
+  for (const scope of required) {
+    if (tokenScopes.includes(scope) !== strict) {
+      // Strict: a required scope is missing. Permissive: one is present.
+      return !strict;
+    }
+  }
+  return strict;
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { BearerCredential, bearerCredential, bearerTokenOf, findBearerCredential } from '../guards/bearer-token';
 
 /**
  * What the guard needs of a request, on Express (where the request is Node's `IncomingMessage`) and
@@ -11,20 +12,46 @@ export interface GuardedRequest {
   rawHeaders?: string[];
 }
 
-/** Every value of the `Authorization` header, in the order received (Node keeps only the first in `headers`). */
-export function authorizationHeaderValues(request: GuardedRequest): string[] {
-  const rawHeaders = (request.raw ?? request).rawHeaders;
-  if (Array.isArray(rawHeaders)) {
-    const values: string[] = [];
-    for (let index = 0; index < rawHeaders.length - 1; index += 2) {
-      if (rawHeaders[index].toLowerCase() === 'authorization') {
-        values.push(rawHeaders[index + 1]);
+const AUTHORIZATION = 'authorization';
+
+/** Whether a raw header name is `Authorization`; the length first, which tells most names apart without lower-casing them. */
+function isAuthorization(name: string): boolean {
+  return name.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION;
+}
+
+/**
+ * The raw headers of a request: its own on Express (Node's message), its `raw` message's on Fastify.
+ * Own first: on Express, `raw` is a property that is not there, and looking for it walks the
+ * request's whole prototype chain (Express's request, Node's message, stream, event emitter) on
+ * objects of many shapes, a slow lookup on every request.
+ */
+function rawHeadersOf(request: GuardedRequest): string[] | undefined {
+  if (Array.isArray(request.rawHeaders)) {
+    return request.rawHeaders;
+  }
+  const rawHeaders = request.raw?.rawHeaders;
+  return Array.isArray(rawHeaders) ? rawHeaders : undefined;
+}
+
+/**
+ * The request's Bearer credential: the first `Authorization` value whose scheme is `Bearer`, in the
+ * order received (Node keeps only the first value in `headers`, so the raw headers are read).
+ */
+export function findRequestBearerCredential(request: GuardedRequest): BearerCredential {
+  const rawHeaders = rawHeadersOf(request);
+  if (rawHeaders === undefined) {
+    const header = request.headers.authorization;
+    return findBearerCredential(header === undefined ? [] : [header]);
+  }
+  for (let index = 0; index < rawHeaders.length - 1; index += 2) {
+    if (isAuthorization(rawHeaders[index])) {
+      const token = bearerTokenOf(rawHeaders[index + 1]);
+      if (token !== undefined) {
+        return bearerCredential(token);
       }
     }
-    return values;
   }
-  const header = request.headers.authorization;
-  return header === undefined ? [] : [header];
+  return bearerCredential(undefined);
 }
 
 /** The first value of a query parameter of the request's URL. */
@@ -43,7 +70,7 @@ export function removeAuthorizationHeaders(request: GuardedRequest): void {
     const rawHeaders = message.rawHeaders;
     if (Array.isArray(rawHeaders)) {
       for (let index = rawHeaders.length - 2; index >= 0; index -= 2) {
-        if (rawHeaders[index].toLowerCase() === 'authorization') {
+        if (isAuthorization(rawHeaders[index])) {
           rawHeaders.splice(index, 2);
         }
       }

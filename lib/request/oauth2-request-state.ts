@@ -7,18 +7,45 @@ import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interface
  */
 const STATES = new WeakMap<object, OAuth2RequestState>();
 
-/** What the guard keeps on a request: its attributes, and introspections under way or done. */
-export interface OAuth2RequestState {
-  readonly attributes: OAuth2RequestAttributes;
-  /** By resource name: so a request is introspected once even when the guard runs twice. */
-  readonly introspections: Map<string, IntrospectionPayload | Promise<IntrospectionPayload>>;
+/** A payload, or the introspection under way that will give it. */
+type Introspection = IntrospectionPayload | Promise<IntrospectionPayload>;
+
+/**
+ * What the guard keeps on a request: its attributes, and the introspections under way or done, by
+ * resource name, so that a request is introspected once even when the guard runs twice. Nearly every
+ * request meets one resource: its introspection has fields of its own, and only a second resource
+ * costs a `Map`.
+ */
+export class OAuth2RequestState {
+  readonly attributes: OAuth2RequestAttributes = {};
+  private firstResource?: string;
+  private firstIntrospection?: Introspection;
+  private otherIntrospections?: Map<string, Introspection>;
+
+  /** The introspection of the token at a resource, if this request already started one. */
+  introspection(resourceName: string): Introspection | undefined {
+    if (this.firstResource === resourceName) {
+      return this.firstIntrospection;
+    }
+    return this.otherIntrospections?.get(resourceName);
+  }
+
+  /** Keeps the introspection of the token at a resource, for the rest of this request. */
+  remember(resourceName: string, introspection: Introspection): void {
+    if (this.firstResource === undefined) {
+      this.firstResource = resourceName;
+      this.firstIntrospection = introspection;
+    } else {
+      (this.otherIntrospections ??= new Map()).set(resourceName, introspection);
+    }
+  }
 }
 
 /** The guard's state on a request, created on first use. */
 export function requestState(request: object): OAuth2RequestState {
   let state = STATES.get(request);
   if (!state) {
-    state = { attributes: {}, introspections: new Map() };
+    state = new OAuth2RequestState();
     STATES.set(request, state);
   }
   return state;
