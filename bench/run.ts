@@ -4,8 +4,9 @@
  *
  * Four processes, so that load generation does not share an event loop with what it measures: this
  * orchestrator, the authorization server, the application (Express, then Fastify), and autocannon.
- * Scenarios alternate within each round, so that the noise of this shared machine hits them alike;
- * each figure is the median of the rounds. Prints a table and writes the raw figures to
+ * Each round brackets every scenario between two runs of the unguarded route, and a scenario's
+ * ratio is paired with those neighbours, so that the drift of this shared machine cancels; each
+ * figure is the median of the rounds. Prints a table and writes the raw figures to
  * bench/results/<date>[-quick].json.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -19,7 +20,7 @@ import { measureGuardHit } from './guard-micro';
 const ROOT = join(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 5;
-const SECONDS = QUICK ? 3 : 6;
+const SECONDS = QUICK ? 2 : 4;
 const CONNECTIONS = 32;
 const BURST = 1000;
 const SPRAY = QUICK ? 5_000 : 20_000;
@@ -38,7 +39,7 @@ interface LoadFigures {
   non2xx: number;
 }
 interface AdapterFigures {
-  scenarios: Partial<Record<Scenario, LoadFigures & { ratio: number; rounds: LoadFigures[] }>>;
+  scenarios: Partial<Record<Scenario, LoadFigures & { ratio: number; ratioRange: [number, number]; rounds: LoadFigures[] }>>;
   coldBurst: { requests: number; introspections: number; statuses: Record<string, number> };
   tokenSpray: { requests: number; introspections: number; introspectionsPerRequest: number; bytesPerCachedEntry: number };
 }
@@ -239,30 +240,43 @@ async function measureAdapter(adapter: 'express' | 'fastify', asUrl: string, red
   }
   warmAgent.destroy();
 
+  // Each round brackets every scenario between two runs of the unguarded baseline (U A U B U C ...),
+  // and a scenario's ratio is taken against the mean of the two runs on either side of it: the speed
+  // of this shared machine drifts over seconds, and a baseline measured just before and just after
+  // cancels a steady drift, where one measured a minute away does not.
+  const measured = scenarios.filter((scenario) => scenario !== 'unguarded');
   const rounds: Partial<Record<Scenario, LoadFigures[]>> = {};
+  const ratios: Partial<Record<Scenario, number[]>> = Object.fromEntries(scenarios.map((scenario) => [scenario, []]));
+  const run = (scenario: Scenario, round: number): LoadFigures => {
+    // The same requests for every scenario but `nocache`, the route aside: on two cores the load
+    // generator is near its own limit, so how it builds requests must not differ between them.
+    const figures = autocannon(`${base}/${scenario}`, scenario === 'nocache' ? 'unique' : 'pool');
+    (rounds[scenario] ??= []).push(figures);
+    console.log(`  ${adapter} round ${round + 1} ${scenario}: ${Math.round(figures.requestsPerSecond)} req/s, p99 ${figures.p99} ms`);
+    return figures;
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order each round, so no scenario always runs first or last.
-    const order = scenarios.map((_, index) => scenarios[(index + round) % scenarios.length]);
+    // Rotate the order each round, so that no scenario always comes first or last.
+    const order = measured.map((_, index) => measured[(index + round) % measured.length]);
+    let before = run('unguarded', round);
     for (const scenario of order) {
-      // The same requests for every scenario but `nocache`, the route aside: on two cores the load
-      // generator is near its own limit, so how it builds requests must not differ between them.
-      const tokens = scenario === 'nocache' ? 'unique' : 'pool';
-      const figures = autocannon(`${base}/${scenario}`, tokens);
-      (rounds[scenario] ??= []).push(figures);
-      console.log(`  ${adapter} round ${round + 1} ${scenario}: ${Math.round(figures.requestsPerSecond)} req/s, p99 ${figures.p99} ms`);
+      const figures = run(scenario, round);
+      const after = run('unguarded', round);
+      ratios[scenario]!.push(figures.requestsPerSecond / ((before.requestsPerSecond + after.requestsPerSecond) / 2));
+      before = after;
     }
   }
   const figures: AdapterFigures['scenarios'] = {};
   for (const scenario of scenarios) {
     const runs = rounds[scenario]!;
+    const paired = scenario === 'unguarded' ? [1] : ratios[scenario]!;
     figures[scenario] = {
-      requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
-      p50: median(runs.map((run) => run.p50)),
-      p99: median(runs.map((run) => run.p99)),
-      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
-      // Paired within each round (the runs were seconds apart), then the median: steadier than a
-      // ratio of medians when the machine's speed drifts between rounds.
-      ratio: median(runs.map((run, round) => run.requestsPerSecond / rounds.unguarded![round].requestsPerSecond)),
+      requestsPerSecond: median(runs.map((one) => one.requestsPerSecond)),
+      p50: median(runs.map((one) => one.p50)),
+      p99: median(runs.map((one) => one.p99)),
+      non2xx: runs.reduce((sum, one) => sum + one.non2xx, 0),
+      ratio: median(paired),
+      ratioRange: [Math.min(...paired), Math.max(...paired)],
       rounds: runs,
     };
   }
@@ -301,7 +315,7 @@ async function measureAdapter(adapter: 'express' | 'fastify', asUrl: string, red
 
 function table(results: Record<string, AdapterFigures>): string {
   const lines = [
-    '| platform | scenario | req/s | p50 ms | p99 ms | vs unguarded | added p99 ms |',
+    '| platform | scenario | req/s | p50 ms | p99 ms | vs unguarded (range) | added p99 ms |',
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const [adapter, figures] of Object.entries(results)) {
@@ -309,7 +323,7 @@ function table(results: Record<string, AdapterFigures>): string {
     for (const [scenario, run] of Object.entries(figures.scenarios)) {
       const ratio = run!.ratio;
       lines.push(
-        `| ${adapter} | ${scenario} | ${Math.round(run!.requestsPerSecond)} | ${run!.p50} | ${run!.p99} | ${ratio.toFixed(2)} | ${(run!.p99 - baseline.p99).toFixed(0)} |`,
+        `| ${adapter} | ${scenario} | ${Math.round(run!.requestsPerSecond)} | ${run!.p50} | ${run!.p99} | ${ratio.toFixed(2)}${scenario === 'unguarded' ? '' : ` (${run!.ratioRange[0].toFixed(2)}–${run!.ratioRange[1].toFixed(2)})`} | ${(run!.p99 - baseline.p99).toFixed(0)} |`,
       );
     }
   }
@@ -355,7 +369,8 @@ async function main(): Promise<void> {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
   };
-  const guardHitNanoseconds = Math.round(await measureGuardHit(QUICK ? 50_000 : 200_000));
+  const guardHit = await measureGuardHit(QUICK ? 50_000 : 200_000);
+  const guardHitNanoseconds = { hot: Math.round(guardHit.hot), cold: Math.round(guardHit.cold) };
   const report = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -371,7 +386,7 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', `${report.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\n${table(results)}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds} ns\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  console.log(`\n${table(results)}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
   console.log(`raw figures: ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
 }
 
