@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { OAuth2ConfigurationError } from './errors/oauth2-configuration.error';
 import type { OAuth2PolicyOptions } from './interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA } from './oauth2.constants';
-import { ResolvedOAuth2ModuleOptions, namedReferenceProblems } from './options/validate-options';
+import { type ResolvedOAuth2ModuleOptions, namedReferenceProblems } from './options/validate-options';
 
 /**
  * Checks, when the application starts, that every `@OAuth2Policy()` names registered resources and

@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { TokenCacheRegistry } from './cache/token-cache.registry';
@@ -30,7 +29,7 @@ import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
  * export class AppModule {}
  */
 @Module({
-  imports: [HttpModule, DiscoveryModule],
+  imports: [DiscoveryModule],
   providers: [
     resolvedOptionsProvider,
     OAuth2ResourceRegistry,

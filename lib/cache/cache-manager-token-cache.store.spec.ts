@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createCache } from 'cache-manager';
 import { Keyv, KeyvStoreAdapter } from 'keyv';
 import { INACTIVE_ENTRY, activeEntry, readEntry } from './cached-introspection';

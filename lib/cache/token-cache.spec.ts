@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { createHash, createHmac } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
@@ -146,8 +147,8 @@ describe('TokenCache', () => {
   const payload = { active: true, client_id: 'app', scope: 'a' };
   let store: ScriptedStore;
   let cache: TokenCache;
-  let warn: jest.SpyInstance;
-  let log: jest.SpyInstance;
+  let warn: ReturnType<typeof jest.spyOn>;
+  let log: ReturnType<typeof jest.spyOn>;
 
   beforeEach(() => {
     store = new ScriptedStore();

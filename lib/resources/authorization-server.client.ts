@@ -1,9 +1,7 @@
-import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
-import { AxiosError, AxiosResponse } from 'axios';
+import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { firstValueFrom } from 'rxjs';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { AuthorizationServerError, AuthorizationServerErrorKey } from './authorization-server.error';
 import type { OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
@@ -103,10 +101,14 @@ export class AuthorizationServerClient {
   private readonly logger = new Logger('OAuth2Resource');
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent: https.Agent;
+  /**
+   * An axios instance of this client's own, not axios's process-wide default: interceptors an
+   * application adds to `axios` never see the token or the client credentials sent here.
+   */
+  private readonly http: AxiosInstance = axios.create();
   private outageSince: number | undefined;
 
   constructor(
-    private readonly http: HttpService,
     private readonly resourceName: string,
     private readonly limits: AuthorizationServerClientLimits,
   ) {
@@ -157,8 +159,7 @@ export class AuthorizationServerClient {
 
   /** One HTTP exchange, bounded by `timeout` milliseconds, connection included. */
   private attempt(request: OutgoingRequest, timeout: number): Promise<AxiosResponse<string>> {
-    return firstValueFrom(
-      this.http.request<string>({
+    return this.http.request<string>({
         url: request.url,
         method: request.method,
         headers: request.headers,
@@ -172,8 +173,7 @@ export class AuthorizationServerClient {
         validateStatus: () => true,
         httpAgent: this.httpAgent,
         httpsAgent: this.httpsAgent,
-      }),
-    );
+      });
   }
 
   /** Records a failed call (for the outage log) and returns the error to throw. */

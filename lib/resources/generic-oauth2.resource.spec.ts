@@ -1,5 +1,3 @@
-import { HttpService } from '@nestjs/axios';
-import axios from 'axios';
 import type { GenericOAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import { GenericOAuth2Resource, genericResourceSettings } from './generic-oauth2.resource';
 
@@ -9,8 +7,7 @@ const resources: GenericOAuth2Resource[] = [];
 /** A generic resource with the given options over the defaults; building requests uses no network. */
 function resource(options: Partial<GenericOAuth2ResourceOptions> = {}): GenericOAuth2Resource {
   const built = new GenericOAuth2Resource(
-    genericResourceSettings({ name: 'as', type: 'generic', introspectionEndpoint: ENDPOINT, ...options }),
-    new HttpService(axios.create()),
+    genericResourceSettings({ name: 'as', type: 'generic', introspectionEndpoint: ENDPOINT, ...options })
   );
   resources.push(built);
   return built;

@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../oauth2.constants';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 import type { GenericOAuth2ResourceOptions, OAuth2HttpMethod, OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
@@ -82,9 +81,8 @@ export class GenericOAuth2Resource extends OAuth2Resource {
   constructor(
     /** The resource's settings, defaults applied. */
     readonly settings: GenericOAuth2ResourceSettings,
-    http: HttpService,
   ) {
-    super(new AuthorizationServerClient(http, settings.name, settings));
+    super(new AuthorizationServerClient(settings.name, settings));
     this.name = settings.name;
     this.userClaim = settings.userClaim;
     this.scopeSeparator = settings.scopeSeparator;

@@ -1,5 +1,3 @@
-import { HttpService } from '@nestjs/axios';
-import axios from 'axios';
 import type { GraviteeAmResourceOptions } from '../interfaces/resource-options.interface';
 import { GraviteeAmResource } from './gravitee-am.resource';
 
@@ -16,8 +14,7 @@ function resource(options: Partial<GraviteeAmResourceOptions> = {}): GraviteeAmR
       clientId: 'api',
       clientSecret: 's3cret',
       ...options,
-    },
-    new HttpService(axios.create()),
+    }
   );
   resources.push(built);
   return built;

@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../oauth2.constants';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 import type { GraviteeAmResourceOptions, GraviteeAmVersion } from '../interfaces/resource-options.interface';
@@ -29,13 +28,13 @@ export class GraviteeAmResource extends OAuth2Resource {
   private readonly userInfoUrl: string;
   private readonly authorization: string;
 
-  constructor(options: GraviteeAmResourceOptions, http: HttpService) {
+  constructor(options: GraviteeAmResourceOptions) {
     const limits = {
       timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
       maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       tls: options.tls,
     };
-    super(new AuthorizationServerClient(http, options.name, limits));
+    super(new AuthorizationServerClient(options.name, limits));
     this.name = options.name;
     this.userClaim = options.userClaim ?? 'sub';
     this.version = options.version ?? 'V3_X';

@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
@@ -19,9 +18,9 @@ import { OAuth2Resource } from './oauth2-resource';
 export class OAuth2ResourceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly resources = new Map<string, OAuth2Resource>();
 
-  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions, http: HttpService) {
+  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions) {
     for (const resourceOptions of options.resources) {
-      this.resources.set(resourceOptions.name, createResource(resourceOptions, http));
+      this.resources.set(resourceOptions.name, createResource(resourceOptions));
     }
   }
 
@@ -63,11 +62,11 @@ export class OAuth2ResourceRegistry implements OnModuleInit, OnApplicationShutdo
   }
 }
 
-function createResource(options: OAuth2ResourceOptions, http: HttpService): OAuth2Resource {
+function createResource(options: OAuth2ResourceOptions): OAuth2Resource {
   switch (options.type) {
     case 'generic':
-      return new GenericOAuth2Resource(genericResourceSettings(options), http);
+      return new GenericOAuth2Resource(genericResourceSettings(options));
     case 'gravitee-am':
-      return new GraviteeAmResource(options, http);
+      return new GraviteeAmResource(options);
   }
 }

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { activeEntry } from '../../lib/cache/cached-introspection';
 import { RedisTokenCacheStore, RedisTokenCacheStoreOptions } from '../../lib/cache/redis-token-cache.store';

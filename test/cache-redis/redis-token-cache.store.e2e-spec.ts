@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createClient } from '@keyv/redis';
 import { Logger } from '@nestjs/common';
 import { activeEntry, INACTIVE_ENTRY } from '../../lib/cache/cached-introspection';

@@ -2,7 +2,8 @@ import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const ROOT = join(__dirname, '..', '..');
+/** The repository: jest runs from it (its rootDir). */
+const ROOT = process.cwd();
 const run = promisify(execFile);
 
 /** Waits, bounded, until a process has printed a line matching `pattern`. */

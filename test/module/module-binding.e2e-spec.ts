@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Controller, DynamicModule, Get, Inject, Injectable, INestApplication, Module, Req, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import { getOAuth2Attributes, OAuth2Guard, OAuth2Module, type OAuth2ModuleOptions, SkipOAuth2 } from '../../lib';
