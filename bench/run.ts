@@ -9,7 +9,7 @@
  * figure is the median of the rounds. Prints a table and writes the raw figures to
  * bench/results/<date>[-quick].json.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer, connect } from 'node:net';

@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { OAuth2Guard } from './guards/oauth2.guard';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './interfaces/module-options.interface';

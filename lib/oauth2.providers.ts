@@ -1,4 +1,4 @@
-import { Provider } from '@nestjs/common';
+import { type Provider } from '@nestjs/common';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.module-definition';
 import { OAUTH2_RESOLVED_OPTIONS } from './oauth2.constants';
 import { validateModuleOptions } from './options/validate-options';

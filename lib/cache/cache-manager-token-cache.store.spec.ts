@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { createCache } from 'cache-manager';
-import { Keyv, KeyvStoreAdapter } from 'keyv';
+import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import { INACTIVE_ENTRY, activeEntry, readEntry } from './cached-introspection';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
 import { isUserCacheStore, userStoreAsCache } from './user-store';

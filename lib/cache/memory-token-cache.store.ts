@@ -1,4 +1,4 @@
-import { Cache, createCache } from 'cache-manager';
+import { type Cache, createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { ClockMap } from './clock-map';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createHmac, createSecretKey, hash, KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';

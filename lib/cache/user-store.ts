@@ -1,5 +1,5 @@
-import { Cache, createCache } from 'cache-manager';
-import { Keyv, KeyvStoreAdapter } from 'keyv';
+import { type Cache, createCache } from 'cache-manager';
+import { Keyv, type KeyvStoreAdapter } from 'keyv';
 
 /** A store an application can hand to a `store` cache resource. */
 export type UserCacheStore = Cache | Keyv | KeyvStoreAdapter;

@@ -1,4 +1,4 @@
-import { ExecutionContext, PipeTransform, createParamDecorator } from '@nestjs/common';
+import { type ExecutionContext, type PipeTransform, createParamDecorator } from '@nestjs/common';
 import { JSONPath } from 'jsonpath-plus';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import type { OAuth2RequestAttributes } from '../interfaces/introspection.interface';

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { OAuth2ErrorProfile } from '../interfaces/module-options.interface';
 import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
 import { DEFAULT_RETRY_AFTER_SECONDS, errorProfileEntry } from './error-profiles';
-import { OAuth2ErrorKey } from './oauth2-error-key.enum';
+import { type OAuth2ErrorKey } from './oauth2-error-key.enum';
 import type { OAuth2Exception } from './oauth2.exception';
 
 /** A rejection as it goes on the wire. */

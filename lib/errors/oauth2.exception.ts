@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { DEFAULT_ERRORS } from './error-messages';
-import { OAuth2ErrorKey } from './oauth2-error-key.enum';
+import { type OAuth2ErrorKey } from './oauth2-error-key.enum';
 
 /** What the guard knows about a rejection besides its key, used to write `WWW-Authenticate`. */
 export interface OAuth2ExceptionDetails {

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { ValidationError, getMetadataStorage, validateSync } from 'class-validator';
+import { type ValidationError, getMetadataStorage, validateSync } from 'class-validator';
 import { isJsonObject } from '../common/is-json-object';
 import {
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
@@ -7,7 +7,7 @@ import {
 } from '../oauth2.constants';
 import { DEFAULT_RETRY_AFTER_SECONDS, ERROR_PROFILES } from '../errors/error-profiles';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
-import { OAUTH2_ERROR_KEYS, OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
+import { OAUTH2_ERROR_KEYS, type OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { OAuth2CacheResourceOptions, ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
 import type { OAuth2ErrorProfile, OAuth2ModuleOptions } from '../interfaces/module-options.interface';
 import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';

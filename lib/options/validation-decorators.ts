@@ -1,4 +1,4 @@
-import { IsDefined, ValidateBy, ValidationOptions, buildMessage } from 'class-validator';
+import { IsDefined, ValidateBy, type ValidationOptions, buildMessage } from 'class-validator';
 
 /** A required option: its absence is reported as "is required", not as a type error. */
 export const IsRequired = (): PropertyDecorator => IsDefined({ message: 'is required' });

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { BearerCredential, bearerCredential, bearerTokenOf, findBearerCredential } from '../guards/bearer-token';
+import { type BearerCredential, bearerCredential, bearerTokenOf, findBearerCredential } from '../guards/bearer-token';
 
 /**
  * What the guard needs of a request, on Express (where the request is Node's `IncomingMessage`) and

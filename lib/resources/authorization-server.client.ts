@@ -3,7 +3,7 @@ import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from '
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
-import { AuthorizationServerError, AuthorizationServerErrorKey } from './authorization-server.error';
+import { AuthorizationServerError, type AuthorizationServerErrorKey } from './authorization-server.error';
 import type { OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
 import type { OutgoingRequest } from './outgoing-request';
 

@@ -1,4 +1,4 @@
-import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
+import { type OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 
 /** The two keys an authorization server's failure maps to. */
 export type AuthorizationServerErrorKey =

@@ -4,7 +4,7 @@ import type { GenericOAuth2ResourceOptions, OAuth2HttpMethod, OAuth2ResourceTlsO
 import { readActive } from './active-rule';
 import { AuthorizationServerClient } from './authorization-server.client';
 import { OAuth2Resource } from './oauth2-resource';
-import { OutgoingRequest, basicCredentials, resolveEndpoint, withQuery } from './outgoing-request';
+import { type OutgoingRequest, basicCredentials, resolveEndpoint, withQuery } from './outgoing-request';
 
 /** The options of a generic resource with every default applied. */
 export interface GenericOAuth2ResourceSettings {

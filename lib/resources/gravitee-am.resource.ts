@@ -4,7 +4,7 @@ import type { GraviteeAmResourceOptions, GraviteeAmVersion } from '../interfaces
 import { readActive } from './active-rule';
 import { AuthorizationServerClient } from './authorization-server.client';
 import { OAuth2Resource } from './oauth2-resource';
-import { OutgoingRequest, basicCredentials } from './outgoing-request';
+import { type OutgoingRequest, basicCredentials } from './outgoing-request';
 
 /** Endpoint paths under `{serverURL}/{securityDomain}`, by AM version. */
 const PATHS: Readonly<Record<GraviteeAmVersion, { introspection: string; userInfo: string }>> = {

@@ -2,7 +2,7 @@ import { freezeJson } from '../common/freeze-json';
 import { isJsonObject } from '../common/is-json-object';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
-import { AuthorizationServerClient } from './authorization-server.client';
+import { type AuthorizationServerClient } from './authorization-server.client';
 import type { OutgoingRequest } from './outgoing-request';
 
 /**

@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { activeEntry } from '../../lib/cache/cached-introspection';
-import { RedisTokenCacheStore, RedisTokenCacheStoreOptions } from '../../lib/cache/redis-token-cache.store';
+import { RedisTokenCacheStore, type RedisTokenCacheStoreOptions } from '../../lib/cache/redis-token-cache.store';
 import { TokenCache } from '../../lib/cache/token-cache';
 import type { RedisTlsOptions } from '../../lib/interfaces/cache-options.interface';
 import { describeWithRedis, RedisServer } from '../support/redis-server';
-import { certificateAuthority, clientCertificate, Issued, serverCertificate } from '../support/test-pki';
+import { certificateAuthority, clientCertificate, type Issued, serverCertificate } from '../support/test-pki';
 
 /**
  * The connection options of a `redis` cache against real servers: a password (in the option or in the

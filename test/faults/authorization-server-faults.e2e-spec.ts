@@ -186,7 +186,7 @@ describe.each(ADAPTERS)('authorization-server faults, on %s', (adapter) => {
         }
         await expectNextRequestWorks();
       } catch (error) {
-        throw new Error(`case "${testCase.name}" failed: ${(error as Error).message}\nso far:\n${seen.join('\n')}`);
+        throw new Error(`case "${testCase.name}" failed: ${(error as Error).message}\nso far:\n${seen.join("\n")}`, { cause: error });
       }
       reportFigure({ suite: 'faults', adapter, fault: testCase.name, status: response.status, key: response.body?.key ?? null, ms: Math.round(ms) });
     }

@@ -17,6 +17,7 @@ import { RawResponse, authorizationLine, rawGet } from '../support/raw-http';
 const ACTIVE = 'good-token';
 const EXPIRED = 'expired-token';
 /** What Node's parser may refuse in a header value (RFC 9110 field-value: no CTL but HTAB). */
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern is for
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** What the guard should make of the Authorization values the server received. */

@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AppModule } from '../../sample/app.module';
 import { ADAPTERS, startApp } from '../support/http-adapters';

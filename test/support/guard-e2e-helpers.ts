@@ -1,10 +1,10 @@
-import { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { GenericOAuth2ResourceOptions } from '../../lib';
-import { AdapterName, RecordingLogger } from './http-adapters';
-import { Script, ScriptedIntrospectionServer } from './introspection-server';
+import { type AdapterName, RecordingLogger } from './http-adapters';
+import { type Script, type ScriptedIntrospectionServer } from './introspection-server';
 
 /** A generic resource introspecting at `${baseUrl}/introspect`, RFC 7662 defaults. */
 export function genericResource(

@@ -1,6 +1,6 @@
-import { INestApplication, LoggerService, LogLevel, ModuleMetadata } from '@nestjs/common';
+import { type INestApplication, type LoggerService, type LogLevel, type ModuleMetadata } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 
 /** The HTTP platforms every end-to-end scenario runs on. */

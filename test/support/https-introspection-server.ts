@@ -1,4 +1,4 @@
-import { createServer, Server, ServerOptions } from 'node:https';
+import { createServer, type Server, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
