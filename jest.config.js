@@ -19,7 +19,7 @@ const esm = nest === '12';
 const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`;
 if (esm && !nodeOptions.includes('--experimental-vm-modules')) {
   throw new Error(
-    'The Nest 12 leg runs in jest\'s ESM mode, which needs node --experimental-vm-modules: use `npm run jest -- <paths>` ' +
+    "The Nest 12 leg runs in jest's ESM mode, which needs node --experimental-vm-modules: use `npm run jest -- <paths>` " +
       '(or set NODE_OPTIONS=--experimental-vm-modules), or OAUTH2_TEST_NEST=11 for the CommonJS leg.',
   );
 }

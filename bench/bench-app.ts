@@ -74,7 +74,13 @@ if (redisUrl) {
   imports: [
     OAuth2Module.forRoot({
       resources: [
-        { name: 'as', type: 'generic', introspectionEndpoint: `${asUrl}/introspect`, clientId: 'bench', clientSecret: 'bench' },
+        {
+          name: 'as',
+          type: 'generic',
+          introspectionEndpoint: `${asUrl}/introspect`,
+          clientId: 'bench',
+          clientSecret: 'bench',
+        },
       ],
       caches,
       policy: { oauthResource: 'as' },

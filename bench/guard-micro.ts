@@ -22,11 +22,18 @@ class MicroController {
 }
 
 /** Tokens in turn, so that each call looks up another cache entry, as requests from many clients do. */
-const TOKENS = Array.from({ length: 1000 }, (_, index) => `micro-token-${String(index).padStart(4, '0')}-0123456789abcdef0123456789`);
+const TOKENS = Array.from(
+  { length: 1000 },
+  (_, index) => `micro-token-${String(index).padStart(4, '0')}-0123456789abcdef0123456789`,
+);
 
 /** A request as Node hands it to Express: headers and raw headers. */
 function fakeRequest(token: string): object {
-  return { headers: { authorization: `Bearer ${token}`, host: 'localhost' }, rawHeaders: ['Host', 'localhost', 'Authorization', `Bearer ${token}`], url: '/orders' };
+  return {
+    headers: { authorization: `Bearer ${token}`, host: 'localhost' },
+    rawHeaders: ['Host', 'localhost', 'Authorization', `Bearer ${token}`],
+    url: '/orders',
+  };
 }
 
 function contextFor(request: object): ExecutionContext {
@@ -39,8 +46,12 @@ function contextFor(request: object): ExecutionContext {
     switchToHttp: () => http,
     getArgs: () => [request],
     getArgByIndex: () => request,
-    switchToRpc: () => { throw new Error('http only'); },
-    switchToWs: () => { throw new Error('http only'); },
+    switchToRpc: () => {
+      throw new Error('http only');
+    },
+    switchToWs: () => {
+      throw new Error('http only');
+    },
   } as unknown as ExecutionContext;
 }
 
@@ -77,7 +88,15 @@ function timePerCall(iterations: number, call: (index: number) => void, between:
 export async function measureGuardHit(iterations = 200_000): Promise<{ hot: number; cold: number }> {
   const server = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify({ active: true, client_id: 'c', sub: 'u', scope: 'orders:read', exp: Math.floor(Date.now() / 1000) + 3600 }));
+    response.end(
+      JSON.stringify({
+        active: true,
+        client_id: 'c',
+        sub: 'u',
+        scope: 'orders:read',
+        exp: Math.floor(Date.now() / 1000) + 3600,
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -118,6 +137,8 @@ export async function measureGuardHit(iterations = 200_000): Promise<{ hot: numb
 
 if (require.main === module) {
   void measureGuardHit().then(({ hot, cold }) =>
-    console.log(`canActivate on a memory-cache hit: ${Math.round(hot)} ns hot, ${Math.round(cold)} ns with cold CPU caches`),
+    console.log(
+      `canActivate on a memory-cache hit: ${Math.round(hot)} ns hot, ${Math.round(cold)} ns with cold CPU caches`,
+    ),
   );
 }

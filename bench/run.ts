@@ -29,7 +29,10 @@ const SPRAY = QUICK ? 5_000 : 20_000;
  * different tokens. With one token, concurrent requests would share one cache read (single-flight),
  * which flatters a Redis cache.
  */
-const HIT_TOKENS = Array.from({ length: 1000 }, (_, index) => `bench-token-${String(index).padStart(4, '0')}-0123456789abcdef0123456789`);
+const HIT_TOKENS = Array.from(
+  { length: 1000 },
+  (_, index) => `bench-token-${String(index).padStart(4, '0')}-0123456789abcdef0123456789`,
+);
 
 type Scenario = 'unguarded' | 'noop' | 'memory' | 'redis' | 'nocache';
 interface LoadFigures {
@@ -39,9 +42,16 @@ interface LoadFigures {
   non2xx: number;
 }
 interface AdapterFigures {
-  scenarios: Partial<Record<Scenario, LoadFigures & { ratio: number; ratioRange: [number, number]; rounds: LoadFigures[] }>>;
+  scenarios: Partial<
+    Record<Scenario, LoadFigures & { ratio: number; ratioRange: [number, number]; rounds: LoadFigures[] }>
+  >;
   coldBurst: { requests: number; introspections: number; statuses: Record<string, number> };
-  tokenSpray: { requests: number; introspections: number; introspectionsPerRequest: number; bytesPerCachedEntry: number };
+  tokenSpray: {
+    requests: number;
+    introspections: number;
+    introspectionsPerRequest: number;
+    bytesPerCachedEntry: number;
+  };
 }
 
 const children: ChildProcess[] = [];
@@ -65,9 +75,17 @@ function pinned(cpu: 0 | 1, command: string, args: string[]): [string, string[]]
 }
 
 /** Starts a process that prints `READY <port>`; resolves with the port. */
-async function startReady(args: string[], env: NodeJS.ProcessEnv, cpu: 0 | 1): Promise<{ child: ChildProcess; port: number }> {
+async function startReady(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cpu: 0 | 1,
+): Promise<{ child: ChildProcess; port: number }> {
   const [command, commandArgs] = pinned(cpu, process.execPath, args);
-  const child = spawn(command, commandArgs, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, commandArgs, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start within 30 s`)), 30_000);
@@ -119,7 +137,16 @@ async function startRedis(): Promise<string | undefined> {
     return undefined;
   }
   const port = await freePort();
-  const [command, args] = pinned(1, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  const [command, args] = pinned(1, 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
   const child = spawn(command, args, { stdio: 'ignore' });
   children.push(child);
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -153,7 +180,10 @@ function autocannon(url: string, tokens: 'unique' | 'pool'): LoadFigures {
     idReplacement: tokens === 'unique',
     tokenPool: tokens === 'pool' ? HIT_TOKENS : undefined,
   };
-  const [command, args] = pinned(1, process.execPath, [join('dist-bench', 'bench', 'load.js'), JSON.stringify(options)]);
+  const [command, args] = pinned(1, process.execPath, [
+    join('dist-bench', 'bench', 'load.js'),
+    JSON.stringify(options),
+  ]);
   const output = execFileSync(command, args, {
     cwd: ROOT,
     encoding: 'utf8',
@@ -166,7 +196,12 @@ function autocannon(url: string, tokens: 'unique' | 'pool'): LoadFigures {
     non2xx: number;
     errors: number;
   };
-  return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+  };
 }
 
 function median(values: number[]): number {
@@ -217,7 +252,11 @@ async function spray(url: string, total: number, concurrency: number): Promise<v
   agent.destroy();
 }
 
-async function measureAdapter(adapter: 'express' | 'fastify', asUrl: string, redisUrl: string | undefined): Promise<AdapterFigures> {
+async function measureAdapter(
+  adapter: 'express' | 'fastify',
+  asUrl: string,
+  redisUrl: string | undefined,
+): Promise<AdapterFigures> {
   const { child, port } = await startReady(
     ['--expose-gc', join('dist-bench', 'bench', 'bench-app.js')],
     { ADAPTER: adapter, AS_URL: asUrl, REDIS_URL: redisUrl ?? '' },
@@ -253,7 +292,9 @@ async function measureAdapter(adapter: 'express' | 'fastify', asUrl: string, red
     // generator is near its own limit, so how it builds requests must not differ between them.
     const figures = autocannon(`${base}/${scenario}`, scenario === 'nocache' ? 'unique' : 'pool');
     (rounds[scenario] ??= []).push(figures);
-    console.log(`  ${adapter} round ${round + 1} ${scenario}: ${Math.round(figures.requestsPerSecond)} req/s, p99 ${figures.p99} ms`);
+    console.log(
+      `  ${adapter} round ${round + 1} ${scenario}: ${Math.round(figures.requestsPerSecond)} req/s, p99 ${figures.p99} ms`,
+    );
     return figures;
   };
   for (let round = 0; round < ROUNDS; round++) {
@@ -328,7 +369,11 @@ function table(results: Record<string, AdapterFigures>): string {
       );
     }
   }
-  lines.push('', '| platform | cold burst: requests → introspections | token spray: introspections per request | heap per cached entry |', '|---|---|---|---:|');
+  lines.push(
+    '',
+    '| platform | cold burst: requests → introspections | token spray: introspections per request | heap per cached entry |',
+    '|---|---|---|---:|',
+  );
   for (const [adapter, figures] of Object.entries(results)) {
     lines.push(
       `| ${adapter} | ${figures.coldBurst.requests} → ${figures.coldBurst.introspections} | ${figures.tokenSpray.introspectionsPerRequest.toFixed(2)} (${figures.tokenSpray.requests} tokens) | ${figures.tokenSpray.bytesPerCachedEntry} B |`,
@@ -345,18 +390,26 @@ function targets(results: Record<string, AdapterFigures>): string[] {
     const redis = figures.scenarios.redis;
     const check = (ok: boolean, text: string) => verdicts.push(`${ok ? 'met   ' : 'MISSED'} ${adapter}: ${text}`);
     check(memory.ratio >= 0.9, `memory hit ≥ 0.90 of unguarded (${memory.ratio.toFixed(2)})`);
-    check(memory.p99 - base.p99 < 1, `memory hit adds < 1 ms p99 (${memory.p99 - base.p99} ms; autocannon's resolution is 1 ms)`);
+    check(
+      memory.p99 - base.p99 < 1,
+      `memory hit adds < 1 ms p99 (${memory.p99 - base.p99} ms; autocannon's resolution is 1 ms)`,
+    );
     if (redis) {
       check(redis.ratio >= 0.6, `Redis hit ≥ 0.60 of unguarded (${redis.ratio.toFixed(2)})`);
     }
-    check(figures.coldBurst.introspections === 1, `cold burst of ${figures.coldBurst.requests} → 1 introspection (${figures.coldBurst.introspections})`);
+    check(
+      figures.coldBurst.introspections === 1,
+      `cold burst of ${figures.coldBurst.requests} → 1 introspection (${figures.coldBurst.introspections})`,
+    );
   }
   return verdicts;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log(`benchmark${QUICK ? ' (quick)' : ''}: ${ROUNDS} round(s) of ${SECONDS} s per scenario, ${CONNECTIONS} connections`);
+  console.log(
+    `benchmark${QUICK ? ' (quick)' : ''}: ${ROUNDS} round(s) of ${SECONDS} s per scenario, ${CONNECTIONS} connections`,
+  );
   const { port: asPort } = await startReady([join('dist-bench', 'bench', 'bench-authorization-server.js')], {}, 1);
   const asUrl = `http://127.0.0.1:${asPort}`;
   const redisUrl = await startRedis();
@@ -387,7 +440,9 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', `${report.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\n${table(results)}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  console.log(
+    `\n${table(results)}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+  );
   console.log(`raw figures: ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
 }
 

@@ -2,14 +2,7 @@ export { OAuth2Module } from './oauth2.module';
 export { OAUTH2_MODULE_OPTIONS } from './oauth2.module-definition';
 export { OAuth2Guard } from './guards/oauth2.guard';
 export { TokenIntrospectionService } from './guards/token-introspection.service';
-export {
-  AccessToken,
-  OAuth2Attribute,
-  OAuth2Payload,
-  OAuth2Policy,
-  RequiredScopes,
-  SkipOAuth2,
-} from './decorators';
+export { AccessToken, OAuth2Attribute, OAuth2Payload, OAuth2Policy, RequiredScopes, SkipOAuth2 } from './decorators';
 export {
   OAuth2ConfigurationError,
   OAuth2ErrorKey,

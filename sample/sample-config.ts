@@ -9,7 +9,7 @@ import type { OAuth2ModuleOptions } from '../lib';
 export function sampleOAuth2Options(env: NodeJS.ProcessEnv = process.env): OAuth2ModuleOptions {
   const introspectionEndpoint = env.OAUTH2_INTROSPECTION_URL;
   if (!introspectionEndpoint) {
-    throw new Error('Set OAUTH2_INTROSPECTION_URL to your authorization server\'s introspection endpoint (RFC 7662).');
+    throw new Error("Set OAUTH2_INTROSPECTION_URL to your authorization server's introspection endpoint (RFC 7662).");
   }
   const ttl = Number(env.OAUTH2_CACHE_TTL_SECONDS ?? 60);
   const cached = Number.isInteger(ttl) && ttl > 0;

@@ -55,7 +55,9 @@ Paste these in another terminal:
 Ctrl-C stops the API and the demo server.
 `);
 } else {
-  console.log(`The orders API is on ${api}, guarded by introspection at ${process.env.OAUTH2_INTROSPECTION_URL}. Ctrl-C stops it.`);
+  console.log(
+    `The orders API is on ${api}, guarded by introspection at ${process.env.OAUTH2_INTROSPECTION_URL}. Ctrl-C stops it.`,
+  );
 }
 
 let stopping = false;

@@ -24,7 +24,9 @@ export const NODE_RELEASES = Object.freeze({ 20: '20.20.2', 22: '22.23.3', 24: '
 export function nodeBinary(major) {
   const release = NODE_RELEASES[major];
   if (release === undefined) {
-    throw new Error(`no Node.js release is pinned for major ${major} (pinned: ${Object.keys(NODE_RELEASES).join(', ')})`);
+    throw new Error(
+      `no Node.js release is pinned for major ${major} (pinned: ${Object.keys(NODE_RELEASES).join(', ')})`,
+    );
   }
   if (process.versions.node.split('.')[0] === String(major)) {
     return process.execPath;
@@ -34,9 +36,23 @@ export function nodeBinary(major) {
   if (!existsSync(binary)) {
     mkdirSync(prefix, { recursive: true });
     // The package's preinstall script copies the binary of node-<platform>-<arch>@<release> into place.
-    execFileSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node@${release}`], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--no-save',
+        '--no-package-lock',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `node@${release}`,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     if (!existsSync(binary)) {
       throw new Error(`npm install node@${release} did not leave a binary at ${binary}`);
     }

@@ -23,9 +23,18 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const JEST = join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
 
 const LEGS = {
-  nest12: { title: 'NestJS 12 on Node 24 (ESM)', node: 24, env: { OAUTH2_TEST_NEST: '12', NODE_OPTIONS: '--experimental-vm-modules' } },
+  nest12: {
+    title: 'NestJS 12 on Node 24 (ESM)',
+    node: 24,
+    env: { OAUTH2_TEST_NEST: '12', NODE_OPTIONS: '--experimental-vm-modules' },
+  },
   nest11: { title: 'NestJS 11 on Node 20 (CommonJS)', node: 20, env: { OAUTH2_TEST_NEST: '11' } },
-  consumers: { title: 'the packed library in fresh applications', node: 20, config: 'test/consumers/jest.config.js', env: {} },
+  consumers: {
+    title: 'the packed library in fresh applications',
+    node: 20,
+    config: 'test/consumers/jest.config.js',
+    env: {},
+  },
 };
 
 const separator = process.argv.indexOf('--');
@@ -44,7 +53,10 @@ for (let index = installOnly ? 1 : 0; index < ownArguments.length; index += 1) {
 }
 const legs = chosen.length > 0 ? chosen : Object.keys(LEGS);
 
-if ((installOnly || legs.includes('nest11')) && !existsSync(join(ROOT, 'compat', 'nest11', 'node_modules', '@nestjs', 'core'))) {
+if (
+  (installOnly || legs.includes('nest11')) &&
+  !existsSync(join(ROOT, 'compat', 'nest11', 'node_modules', '@nestjs', 'core'))
+) {
   console.log('Installing the NestJS 11 leg (npm ci in compat/nest11)');
   run('npm', ['ci', '--prefix', join(ROOT, 'compat', 'nest11'), '--no-audit', '--no-fund']);
 }
@@ -59,17 +71,23 @@ for (const name of legs) {
   const node = nodeBinary(leg.node);
   const report = join(reports, `${name}.json`);
   console.log(`\n=== ${name}: ${leg.title} (${node})\n`);
-  const status = run(node, [JEST, ...(leg.config ? ['-c', leg.config] : []), '--json', `--outputFile=${report}`, ...jestArguments], {
-    ...process.env,
-    ...leg.env,
-  });
+  const status = run(
+    node,
+    [JEST, ...(leg.config ? ['-c', leg.config] : []), '--json', `--outputFile=${report}`, ...jestArguments],
+    {
+      ...process.env,
+      ...leg.env,
+    },
+  );
   results.push({ name, status, ...counts(report) });
 }
 rmSync(reports, { recursive: true, force: true });
 
 console.log('\n=== test matrix');
 for (const { name, status, passed, failed, skipped } of results) {
-  console.log(`${name.padEnd(10)} ${status === 0 ? 'ok    ' : 'FAILED'} ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  console.log(
+    `${name.padEnd(10)} ${status === 0 ? 'ok    ' : 'FAILED'} ${passed} passed, ${failed} failed, ${skipped} skipped`,
+  );
 }
 const total = (key) => results.reduce((sum, result) => sum + result[key], 0);
 console.log(`${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
@@ -85,6 +103,12 @@ function counts(report) {
   if (!existsSync(report)) {
     return { passed: 0, failed: 1, skipped: 0 };
   }
-  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests, numRuntimeErrorTestSuites } = JSON.parse(readFileSync(report, 'utf8'));
-  return { passed: numPassedTests, failed: numFailedTests + numRuntimeErrorTestSuites, skipped: numPendingTests + numTodoTests };
+  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests, numRuntimeErrorTestSuites } = JSON.parse(
+    readFileSync(report, 'utf8'),
+  );
+  return {
+    passed: numPassedTests,
+    failed: numFailedTests + numRuntimeErrorTestSuites,
+    skipped: numPendingTests + numTodoTests,
+  };
 }

@@ -71,7 +71,9 @@ export class CacheManagerTokenCacheStore implements TokenCacheStore {
     if (this.failures !== before) {
       // The store's own error, for its code in the log line; checked by shape, as errors of Node's
       // modules may come from another realm.
-      throw typeof this.lastFailure === 'object' && this.lastFailure !== null ? this.lastFailure : new Error('the cache store failed');
+      throw typeof this.lastFailure === 'object' && this.lastFailure !== null
+        ? this.lastFailure
+        : new Error('the cache store failed');
     }
     return result;
   }

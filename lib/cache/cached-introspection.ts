@@ -34,4 +34,3 @@ export function readEntry(value: unknown): CachedIntrospection | undefined {
   }
   return undefined;
 }
-

@@ -127,7 +127,8 @@ function clientOptions(options: RedisTokenCacheStoreOptions): RedisClientOptions
   const socket = {
     connectTimeout: options.connectTimeout,
     // Exponential back-off with jitter, so that a fleet of instances does not reconnect in step.
-    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 50),
+    reconnectStrategy: (retries: number) =>
+      Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 50),
   };
   return {
     url: options.url,

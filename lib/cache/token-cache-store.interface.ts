@@ -7,8 +7,7 @@ import type { IntrospectionPayload } from '../interfaces/introspection.interface
  * Entries are frozen: one object may serve many requests.
  */
 export type CachedIntrospection =
-  | { readonly active: true; readonly payload: IntrospectionPayload }
-  | { readonly active: false };
+  { readonly active: true; readonly payload: IntrospectionPayload } | { readonly active: false };
 
 /**
  * Where a cache resource keeps its entries: the one small interface every store (memory, Redis, a

@@ -49,7 +49,10 @@ class ScriptedStore implements TokenCacheStore {
   }
 }
 
-const active = (payload: IntrospectionPayload): IntrospectionResult => ({ active: true, payload: Object.freeze(payload) });
+const active = (payload: IntrospectionPayload): IntrospectionResult => ({
+  active: true,
+  payload: Object.freeze(payload),
+});
 const inactive: IntrospectionResult = { active: false, payload: Object.freeze({ active: false }) };
 
 describe('TokenCache.key', () => {
@@ -267,7 +270,9 @@ describe('TokenCache', () => {
     it('takes a failed get as a miss, and never throws from set', async () => {
       store.mode = 'fails';
       await expect(cache.get('key')).resolves.toBeUndefined();
-      await expect(new TokenCache('other', store, { timeToLiveSeconds: 300 }).set('key', active(payload))).resolves.toBeUndefined();
+      await expect(
+        new TokenCache('other', store, { timeToLiveSeconds: 300 }).set('key', active(payload)),
+      ).resolves.toBeUndefined();
     });
 
     it('warns once while it keeps failing, naming the cache and the cause but no token, key or address', async () => {
@@ -315,7 +320,9 @@ describe('TokenCache', () => {
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(45);
       expect(elapsed).toBeLessThan(1000);
-      expect(warn).toHaveBeenCalledWith("cache 'slow' fails (TimeoutError: no answer within 50 ms): tokens are introspected until it works again");
+      expect(warn).toHaveBeenCalledWith(
+        "cache 'slow' fails (TimeoutError: no answer within 50 ms): tokens are introspected until it works again",
+      );
     });
 
     it('warns once when the store cannot connect at start-up, and does not throw', async () => {

@@ -54,7 +54,8 @@ export class TokenCache {
     private readonly store: TokenCacheStore,
     private readonly settings: TokenCacheSettings,
   ) {
-    this.hmacKey = settings.hmacSecret === undefined ? undefined : createSecretKey(Buffer.from(settings.hmacSecret, 'utf8'));
+    this.hmacKey =
+      settings.hmacSecret === undefined ? undefined : createSecretKey(Buffer.from(settings.hmacSecret, 'utf8'));
   }
 
   /** The SHA-256 key of a token at a resource: never the token itself. */
@@ -67,7 +68,11 @@ export class TokenCache {
    * How long an active token's payload may be kept, in milliseconds: `min(exp - now,
    * timeToLiveSeconds)`; `undefined` when it must not be kept (expired, or `exp` unreadable).
    */
-  static ttlMilliseconds(payload: IntrospectionPayload, timeToLiveSeconds: number, now = Date.now()): number | undefined {
+  static ttlMilliseconds(
+    payload: IntrospectionPayload,
+    timeToLiveSeconds: number,
+    now = Date.now(),
+  ): number | undefined {
     const cap = timeToLiveSeconds * 1000;
     if (payload.exp === undefined) {
       return cap;
@@ -271,5 +276,9 @@ function reasonOf(error: unknown): string {
   }
   // node-redis leaves `name` at 'Error'; its classes say what happened (ClientOfflineError, ...).
   const className = error.constructor?.name;
-  return typeof name === 'string' && name !== 'Error' ? name : className && className !== 'Object' ? className : 'Error';
+  return typeof name === 'string' && name !== 'Error'
+    ? name
+    : className && className !== 'Object'
+      ? className
+      : 'Error';
 }

@@ -29,11 +29,16 @@ export function userStoreAsCache(store: UserCacheStore): Cache {
 }
 
 function isCacheManagerCache(value: unknown): value is Cache {
-  return hasFunctions(value, ['get', 'set', 'del', 'on', 'off']) && Array.isArray((value as { stores?: unknown }).stores);
+  return (
+    hasFunctions(value, ['get', 'set', 'del', 'on', 'off']) && Array.isArray((value as { stores?: unknown }).stores)
+  );
 }
 
 function isKeyv(value: unknown): value is Keyv {
-  return value instanceof Keyv || (isKeyvStoreAdapter(value) && typeof (value as { hooks?: unknown }).hooks === 'object' && 'store' in value);
+  return (
+    value instanceof Keyv ||
+    (isKeyvStoreAdapter(value) && typeof (value as { hooks?: unknown }).hooks === 'object' && 'store' in value)
+  );
 }
 
 function isKeyvStoreAdapter(value: unknown): value is KeyvStoreAdapter {

@@ -8,7 +8,9 @@ const K = OAuth2ErrorKey;
 const REALM = 'orders';
 const plain = `Bearer realm="${REALM}"`;
 const scoped = (key: OAuth2ErrorKey) =>
-  key === K.OAUTH2_INSUFFICIENT_SCOPE ? new OAuth2Exception(key, { requiredScopes: ['a', 'b'] }) : new OAuth2Exception(key);
+  key === K.OAUTH2_INSUFFICIENT_SCOPE
+    ? new OAuth2Exception(key, { requiredScopes: ['a', 'b'] })
+    : new OAuth2Exception(key);
 
 /**
  * The three profiles, written out from the specification (behaviour.md §5, issue 5), not derived from
@@ -44,7 +46,12 @@ const EXPECTED: Record<OAuth2ErrorProfile, Record<OAuth2ErrorKey, [number, strin
   },
 };
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  503: 'Service Unavailable',
+};
 
 describe('error profiles', () => {
   it('has the three profiles, documented first (the default)', () => {
@@ -81,7 +88,9 @@ describe('error profiles', () => {
   it('is documented when no profile is given, and uses a 5 s Retry-After by default', () => {
     const unavailable = new OAuth2Exception(K.OAUTH2_SERVER_UNAVAILABLE);
     expect(renderErrorResponse(unavailable, undefined, { realm: REALM, responseTemplates: {} }).status).toBe(403);
-    expect(renderErrorResponse(unavailable, undefined, { realm: REALM, responseTemplates: {}, errorProfile: 'rfc' }).headers).toEqual({
+    expect(
+      renderErrorResponse(unavailable, undefined, { realm: REALM, responseTemplates: {}, errorProfile: 'rfc' }).headers,
+    ).toEqual({
       'Retry-After': '5',
     });
   });
@@ -107,11 +116,19 @@ describe('error profiles', () => {
       const rendered = renderErrorResponse(unavailable, undefined, {
         realm: REALM,
         errorProfile: 'rfc',
-        responseTemplates: { OAUTH2_SERVER_UNAVAILABLE: { '*/*': { headers: { 'Retry-After': '60', 'WWW-Authenticate': 'Bearer realm="x"' } } } },
+        responseTemplates: {
+          OAUTH2_SERVER_UNAVAILABLE: {
+            '*/*': { headers: { 'Retry-After': '60', 'WWW-Authenticate': 'Bearer realm="x"' } },
+          },
+        },
       });
       expect(rendered.status).toBe(503);
       expect(rendered.headers).toEqual({ 'Retry-After': '60', 'WWW-Authenticate': 'Bearer realm="x"' });
-      expect(rendered.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', key: 'OAUTH2_SERVER_UNAVAILABLE' });
+      expect(rendered.body).toMatchObject({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        key: 'OAUTH2_SERVER_UNAVAILABLE',
+      });
     });
 
     it('keep the default body in step with a status they change under the gateway profile', () => {

@@ -44,7 +44,10 @@ function table(
   challenge: (key: OAuth2ErrorKey) => boolean | ChallengeError,
   retryAfter: (key: OAuth2ErrorKey) => boolean = () => false,
 ): Readonly<Record<OAuth2ErrorKey, ErrorProfileEntry>> {
-  const entries = Object.values(OAuth2ErrorKey).map((key) => [key, { status: status(key), challenge: challenge(key), retryAfter: retryAfter(key) }]);
+  const entries = Object.values(OAuth2ErrorKey).map((key) => [
+    key,
+    { status: status(key), challenge: challenge(key), retryAfter: retryAfter(key) },
+  ]);
   return Object.freeze(Object.fromEntries(entries)) as Record<OAuth2ErrorKey, ErrorProfileEntry>;
 }
 
@@ -72,10 +75,18 @@ const RFC_CHALLENGES: Readonly<Record<OAuth2ErrorKey, boolean | ChallengeError>>
 };
 
 /** Each profile's answer for each key. See {@link OAuth2ErrorProfile}. */
-export const ERROR_PROFILE_TABLES: Readonly<Record<OAuth2ErrorProfile, Readonly<Record<OAuth2ErrorKey, ErrorProfileEntry>>>> = Object.freeze({
-  documented: table((key) => DEFAULT_ERRORS[key].status, (key) => DOCUMENTED_CHALLENGES[key]),
+export const ERROR_PROFILE_TABLES: Readonly<
+  Record<OAuth2ErrorProfile, Readonly<Record<OAuth2ErrorKey, ErrorProfileEntry>>>
+> = Object.freeze({
+  documented: table(
+    (key) => DEFAULT_ERRORS[key].status,
+    (key) => DOCUMENTED_CHALLENGES[key],
+  ),
   // The gateway's runtime statuses. It challenges on every key but the missing server, as the documented table does.
-  gateway: table((key) => (key === K.OAUTH2_SERVER_UNAVAILABLE ? 503 : 401), (key) => DOCUMENTED_CHALLENGES[key]),
+  gateway: table(
+    (key) => (key === K.OAUTH2_SERVER_UNAVAILABLE ? 503 : 401),
+    (key) => DOCUMENTED_CHALLENGES[key],
+  ),
   rfc: table(
     (key) => RFC_STATUS[key],
     (key) => RFC_CHALLENGES[key],

@@ -72,7 +72,10 @@ describe('chooseTemplate', () => {
   const fallback: OAuth2ResponseTemplate = { body: 'fallback' };
 
   it('takes the template of the exact media type', () => {
-    expect(chooseTemplate({ 'application/json': json, 'text/plain': text }, 'text/plain')).toEqual(['text/plain', text]);
+    expect(chooseTemplate({ 'application/json': json, 'text/plain': text }, 'text/plain')).toEqual([
+      'text/plain',
+      text,
+    ]);
   });
 
   it('matches media types case-insensitively', () => {
@@ -112,7 +115,10 @@ describe('chooseTemplate', () => {
   });
 
   it('goes by rank: */* first in Accept takes the fallback, */* with a lower q does not', () => {
-    expect(chooseTemplate({ 'application/json': json, '*/*': fallback }, '*/*, application/json')).toEqual(['*/*', fallback]);
+    expect(chooseTemplate({ 'application/json': json, '*/*': fallback }, '*/*, application/json')).toEqual([
+      '*/*',
+      fallback,
+    ]);
     expect(chooseTemplate({ 'application/json': json, '*/*': fallback }, '*/*;q=0.1, application/json')).toEqual([
       'application/json',
       json,
@@ -130,7 +136,11 @@ describe('renderErrorResponse', () => {
 
   describe('without a template', () => {
     it('answers the key default status, JSON body and challenge', () => {
-      const rendered = renderErrorResponse(new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_HEADER), 'application/json', settings());
+      const rendered = renderErrorResponse(
+        new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_HEADER),
+        'application/json',
+        settings(),
+      );
       expect(rendered).toEqual({
         status: 401,
         headers: { 'WWW-Authenticate': 'Bearer realm="orders"' },
@@ -144,7 +154,9 @@ describe('renderErrorResponse', () => {
     });
 
     it('sends no WWW-Authenticate for OAUTH2_MISSING_SERVER', () => {
-      expect(renderErrorResponse(new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_SERVER), undefined, settings()).headers).toEqual({});
+      expect(
+        renderErrorResponse(new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_SERVER), undefined, settings()).headers,
+      ).toEqual({});
     });
 
     it('ignores the templates of other keys', () => {
@@ -175,7 +187,11 @@ describe('renderErrorResponse', () => {
         'application/json',
         settings({
           OAUTH2_SERVER_UNAVAILABLE: {
-            'application/json': { status: 503, headers: { 'Retry-After': '5' }, body: '{"error":"temporarily_unavailable"}' },
+            'application/json': {
+              status: 503,
+              headers: { 'Retry-After': '5' },
+              body: '{"error":"temporarily_unavailable"}',
+            },
           },
         }),
       );
@@ -215,16 +231,23 @@ describe('renderErrorResponse', () => {
       const rendered = renderErrorResponse(
         unavailable,
         undefined,
-        settings({ OAUTH2_SERVER_UNAVAILABLE: { '*/*': { headers: { 'content-type': 'application/problem+json' }, body: '{}' } } }),
+        settings({
+          OAUTH2_SERVER_UNAVAILABLE: { '*/*': { headers: { 'content-type': 'application/problem+json' }, body: '{}' } },
+        }),
       );
-      expect(rendered.headers).toEqual({ 'WWW-Authenticate': 'Bearer realm="orders"', 'content-type': 'application/problem+json' });
+      expect(rendered.headers).toEqual({
+        'WWW-Authenticate': 'Bearer realm="orders"',
+        'content-type': 'application/problem+json',
+      });
     });
 
     it('replaces the challenge when it sets WWW-Authenticate', () => {
       const rendered = renderErrorResponse(
         new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN),
         undefined,
-        settings({ OAUTH2_INVALID_ACCESS_TOKEN: { '*/*': { headers: { 'WWW-Authenticate': 'Bearer realm="other"' } } } }),
+        settings({
+          OAUTH2_INVALID_ACCESS_TOKEN: { '*/*': { headers: { 'WWW-Authenticate': 'Bearer realm="other"' } } },
+        }),
       );
       expect(rendered.headers['WWW-Authenticate']).toBe('Bearer realm="other"');
     });
@@ -241,7 +264,11 @@ describe('renderErrorResponse', () => {
     });
 
     it('keeps the statusCode of the default body in step with a status it changes', () => {
-      const rendered = renderErrorResponse(unavailable, undefined, settings({ OAUTH2_SERVER_UNAVAILABLE: { '*/*': { status: 503 } } }));
+      const rendered = renderErrorResponse(
+        unavailable,
+        undefined,
+        settings({ OAUTH2_SERVER_UNAVAILABLE: { '*/*': { status: 503 } } }),
+      );
       expect(rendered.status).toBe(503);
       expect(rendered.body).toEqual({
         statusCode: 503,

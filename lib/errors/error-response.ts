@@ -72,7 +72,11 @@ export function renderErrorResponse(
       exception.details.retryAfterSeconds ?? settings.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
     );
   }
-  const defaults = { status: entry.status, headers, body: bodyWithStatus(exception.getResponse() as object, entry.status) };
+  const defaults = {
+    status: entry.status,
+    headers,
+    body: bodyWithStatus(exception.getResponse() as object, entry.status),
+  };
   const byMediaType = settings.responseTemplates[exception.key as `${OAuth2ErrorKey}`];
   const match = byMediaType ? chooseTemplate(byMediaType, accept) : undefined;
   if (!match) {
@@ -106,15 +110,15 @@ export function chooseTemplate(
     }
     const [type, subtype] = range.split('/');
     // The template of the exact media type first: a `text/*` template listed earlier must not shadow `text/plain`.
-    const found = entries.find(([candidate]) => candidate === range) ?? entries.find(([candidate]) => {
-      const [candidateType, candidateSubtype] = candidate.split('/');
-      if (candidate === '*/*') {
-        return false;
-      }
-      return (
-        (candidateType === type && (subtype === '*' || candidateSubtype === subtype || candidateSubtype === '*'))
-      );
-    });
+    const found =
+      entries.find(([candidate]) => candidate === range) ??
+      entries.find(([candidate]) => {
+        const [candidateType, candidateSubtype] = candidate.split('/');
+        if (candidate === '*/*') {
+          return false;
+        }
+        return candidateType === type && (subtype === '*' || candidateSubtype === subtype || candidateSubtype === '*');
+      });
     if (found) {
       return [found[0], found[1]];
     }

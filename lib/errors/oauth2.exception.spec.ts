@@ -6,13 +6,28 @@ const TECHNICAL = 'Access token can not be validated because of a technical erro
 
 describe('OAuth2Exception', () => {
   it.each([
-    [OAuth2ErrorKey.OAUTH2_MISSING_SERVER, 401, 'Unauthorized', 'No OAuth Authorization Server resource has been configured'],
+    [
+      OAuth2ErrorKey.OAUTH2_MISSING_SERVER,
+      401,
+      'Unauthorized',
+      'No OAuth Authorization Server resource has been configured',
+    ],
     [OAuth2ErrorKey.OAUTH2_MISSING_HEADER, 401, 'Unauthorized', 'No OAuth authorization header was supplied'],
     [OAuth2ErrorKey.OAUTH2_MISSING_ACCESS_TOKEN, 401, 'Unauthorized', 'No OAuth access token was supplied'],
-    [OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN, 401, 'Unauthorized', 'Access token can not be validated by authorization server'],
+    [
+      OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN,
+      401,
+      'Unauthorized',
+      'Access token can not be validated by authorization server',
+    ],
     [OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE, 403, 'Forbidden', TECHNICAL],
     [OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE, 403, 'Forbidden', TECHNICAL],
-    [OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE, 403, 'Forbidden', 'One of the required scopes was missing while introspecting access token'],
+    [
+      OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE,
+      403,
+      'Forbidden',
+      'One of the required scopes was missing while introspecting access token',
+    ],
   ])('%s is %i with the documented message', (key, status, error, message) => {
     const exception = new OAuth2Exception(key);
     expect(exception.getStatus()).toBe(status);

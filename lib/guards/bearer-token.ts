@@ -1,8 +1,6 @@
 /** What the `Authorization` headers of a request hold, for the Bearer scheme (RFC 6750 §2.1). */
 export type BearerCredential =
-  | { readonly kind: 'token'; readonly token: string }
-  | { readonly kind: 'no-token' }
-  | { readonly kind: 'no-header' };
+  { readonly kind: 'token'; readonly token: string } | { readonly kind: 'no-token' } | { readonly kind: 'no-header' };
 
 const BEARER = 'bearer';
 const NO_TOKEN: BearerCredential = Object.freeze({ kind: 'no-token' });

@@ -6,7 +6,11 @@ import { TokenCacheRegistry } from '../cache/token-cache.registry';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import type { OAuth2PolicyOptions, OAuth2ResourceSelector, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
+import type {
+  OAuth2PolicyOptions,
+  OAuth2ResourceSelector,
+  ResolvedOAuth2Policy,
+} from '../interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, REQUIRED_SCOPES_METADATA, SKIP_METADATA } from '../oauth2.constants';
 import { type ResolvedOAuth2ModuleOptions, resolvePolicy } from '../options/validate-options';
 import { OAuth2Resource } from '../resources/oauth2-resource';
@@ -133,7 +137,9 @@ export class OAuth2Guard implements CanActivate {
     // Raw headers first: an own property of Express's request, where `headers` is a getter far
     // down its prototype chain.
     const isHttpRequest =
-      typeof request === 'object' && request !== null && (Array.isArray(request.rawHeaders) || typeof request.headers === 'object');
+      typeof request === 'object' &&
+      request !== null &&
+      (Array.isArray(request.rawHeaders) || typeof request.headers === 'object');
     if (!isHttpRequest) {
       throw new Error(
         `OAuth2Guard guards HTTP requests; this is a '${context.getType()}' context. ` +
@@ -165,7 +171,10 @@ export class OAuth2Guard implements CanActivate {
     return this.policies.get(handler, controller, () => {
       let policy = this.options.policy;
       for (const target of [controller, handler]) {
-        policy = resolvePolicy(policy, this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target) ?? {});
+        policy = resolvePolicy(
+          policy,
+          this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target) ?? {},
+        );
         const scopes = this.reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target);
         if (scopes) {
           policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
@@ -194,7 +203,9 @@ export class OAuth2Guard implements CanActivate {
     const name = this.select(context, policy.oauthCacheResource, 'oauthCacheResource');
     const cache = name === undefined ? undefined : this.caches.find(name);
     if (name !== undefined && !cache) {
-      this.logger.debug(`oauthCacheResource chose '${name}', which is not a registered cache: the request is not cached`);
+      this.logger.debug(
+        `oauthCacheResource chose '${name}', which is not a registered cache: the request is not cached`,
+      );
     }
     return cache;
   }
@@ -215,7 +226,9 @@ export class OAuth2Guard implements CanActivate {
       }
     }
     const key =
-      credential.kind === 'no-token' ? OAuth2ErrorKey.OAUTH2_MISSING_ACCESS_TOKEN : OAuth2ErrorKey.OAUTH2_MISSING_HEADER;
+      credential.kind === 'no-token'
+        ? OAuth2ErrorKey.OAUTH2_MISSING_ACCESS_TOKEN
+        : OAuth2ErrorKey.OAUTH2_MISSING_HEADER;
     this.logger.debug(`rejected (${key}) at token extraction`);
     throw new OAuth2Exception(key);
   }
@@ -242,7 +255,11 @@ export class OAuth2Guard implements CanActivate {
    * Checks `exp` and `nbf` (on every request), and reads client, user and scopes (once per payload:
    * a cached payload is the same frozen object on every hit).
    */
-  protected checkClaims(payload: IntrospectionPayload, resource: OAuth2Resource, policy: ResolvedOAuth2Policy): TokenClaims {
+  protected checkClaims(
+    payload: IntrospectionPayload,
+    resource: OAuth2Resource,
+    policy: ResolvedOAuth2Policy,
+  ): TokenClaims {
     const rejection = timeClaimsRejection(payload, policy.clockToleranceSeconds);
     if (rejection) {
       throw new OAuth2Exception(rejection);
@@ -279,7 +296,11 @@ export class OAuth2Guard implements CanActivate {
     }
   }
 
-  private select(context: ExecutionContext, selector: OAuth2ResourceSelector | undefined, field: string): string | undefined {
+  private select(
+    context: ExecutionContext,
+    selector: OAuth2ResourceSelector | undefined,
+    field: string,
+  ): string | undefined {
     if (typeof selector !== 'function') {
       return selector;
     }

@@ -11,8 +11,7 @@ export interface TokenClaims {
 
 /** The result of checking a payload: its claims, or the key to reject with. */
 export type ClaimsCheck =
-  | { readonly valid: true; readonly claims: TokenClaims }
-  | { readonly valid: false; readonly key: OAuth2ErrorKey };
+  { readonly valid: true; readonly claims: TokenClaims } | { readonly valid: false; readonly key: OAuth2ErrorKey };
 
 /**
  * Checks the time claims of an active token's payload and reads its client, user and scopes.

@@ -20,7 +20,11 @@ export function readScopes(payload: IntrospectionPayload, separator: string): st
  * Whether a token's scopes satisfy a route's: every required scope (`strict`) or any one of them.
  * Exact, case-sensitive comparison; no required scope always passes.
  */
-export function hasRequiredScopes(tokenScopes: readonly string[], required: readonly string[], strict: boolean): boolean {
+export function hasRequiredScopes(
+  tokenScopes: readonly string[],
+  required: readonly string[],
+  strict: boolean,
+): boolean {
   if (required.length === 0) {
     return true;
   }

@@ -98,7 +98,8 @@ export interface StoreCacheResourceOptions extends CacheResourceCommonOptions {
 }
 
 /** One cache resource, by its `type`. */
-export type OAuth2CacheResourceOptions = MemoryCacheResourceOptions | RedisCacheResourceOptions | StoreCacheResourceOptions;
+export type OAuth2CacheResourceOptions =
+  MemoryCacheResourceOptions | RedisCacheResourceOptions | StoreCacheResourceOptions;
 
 /** What every cache resource has after validation, defaults applied. */
 interface ResolvedCacheResourceCommon {

@@ -23,7 +23,9 @@ function problemsOf(...caches: unknown[]): OAuth2ConfigurationError {
 describe('cache resource options', () => {
   describe('defaults', () => {
     it('memory: 300 s, 10000 entries, no negative TTL, SHA-256 keys', () => {
-      expect(resolve({ name: 'local' })).toEqual([{ name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000 }]);
+      expect(resolve({ name: 'local' })).toEqual([
+        { name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000 },
+      ]);
     });
 
     it('redis: the oauth2:<name>: prefix, a 250 ms call timeout and a 1 s connect timeout', () => {
@@ -43,7 +45,13 @@ describe('cache resource options', () => {
     it('store: the same object, the oauth2:<name>: prefix and a 250 ms call timeout', () => {
       const store = createCache();
       const [resolved] = resolve({ name: 'app', type: 'store', store });
-      expect(resolved).toMatchObject({ name: 'app', type: 'store', keyPrefix: 'oauth2:app:', timeout: 250, timeToLiveSeconds: 300 });
+      expect(resolved).toMatchObject({
+        name: 'app',
+        type: 'store',
+        keyPrefix: 'oauth2:app:',
+        timeout: 250,
+        timeToLiveSeconds: 300,
+      });
       expect(resolved.type === 'store' && resolved.store).toBe(store);
     });
   });
@@ -91,23 +99,67 @@ describe('cache resource options', () => {
     it.each([
       [null, 'caches[0]', 'must be an object'],
       [{ name: 'c', type: 'redis' }, 'caches[0].url', 'is required'],
-      [{ name: 'c', type: 'redis', url: 'http://localhost:6379' }, 'caches[0].url', 'must be a redis:// or rediss:// (TLS) URL'],
+      [
+        { name: 'c', type: 'redis', url: 'http://localhost:6379' },
+        'caches[0].url',
+        'must be a redis:// or rediss:// (TLS) URL',
+      ],
       [{ name: 'c', type: 'redis', url: 42 }, 'caches[0].url', 'must be a redis:// or rediss:// (TLS) URL'],
-      [{ name: 'c', type: 'redis', url: 'redis://localhost/cache' }, 'caches[0].url', 'has a path that is not a database number'],
-      [{ name: 'c', type: 'redis', url: 'redis://h', tlss: {} }, 'caches[0].tlss', "is not an option of a 'redis' cache"],
-      [{ name: 'c', type: 'redis', url: 'redis://h', maxEntries: 5 }, 'caches[0].maxEntries', "is not an option of a 'redis' cache"],
+      [
+        { name: 'c', type: 'redis', url: 'redis://localhost/cache' },
+        'caches[0].url',
+        'has a path that is not a database number',
+      ],
+      [
+        { name: 'c', type: 'redis', url: 'redis://h', tlss: {} },
+        'caches[0].tlss',
+        "is not an option of a 'redis' cache",
+      ],
+      [
+        { name: 'c', type: 'redis', url: 'redis://h', maxEntries: 5 },
+        'caches[0].maxEntries',
+        "is not an option of a 'redis' cache",
+      ],
       [{ name: 'c', type: 'redis', url: 'redis://h', tls: { ca: PEM } }, 'caches[0].tls', 'use a rediss:// URL'],
-      [{ name: 'c', type: 'redis', url: 'rediss://h', tls: true }, 'caches[0].tls', 'must be an object with TLS settings'],
-      [{ name: 'c', type: 'redis', url: 'rediss://h', tls: { ca: '/etc/ca.pem' } }, 'caches[0].tls.ca', 'must be a PEM text'],
-      [{ name: 'c', type: 'redis', url: 'rediss://h', tls: { cert: PEM } }, 'caches[0].tls.key', 'is required with cert'],
-      [{ name: 'c', type: 'redis', url: 'rediss://h', tls: { rejectUnauthorized: false } }, 'caches[0].tls.rejectUnauthorized', 'is not a TLS option'],
+      [
+        { name: 'c', type: 'redis', url: 'rediss://h', tls: true },
+        'caches[0].tls',
+        'must be an object with TLS settings',
+      ],
+      [
+        { name: 'c', type: 'redis', url: 'rediss://h', tls: { ca: '/etc/ca.pem' } },
+        'caches[0].tls.ca',
+        'must be a PEM text',
+      ],
+      [
+        { name: 'c', type: 'redis', url: 'rediss://h', tls: { cert: PEM } },
+        'caches[0].tls.key',
+        'is required with cert',
+      ],
+      [
+        { name: 'c', type: 'redis', url: 'rediss://h', tls: { rejectUnauthorized: false } },
+        'caches[0].tls.rejectUnauthorized',
+        'is not a TLS option',
+      ],
       [{ name: 'c', type: 'redis', url: 'redis://h', timeout: 0 }, 'caches[0].timeout', 'must not be less than 1'],
       [{ name: 'c', type: 'redis', url: 'redis://h', keyPrefix: '' }, 'caches[0].keyPrefix', 'should not be empty'],
       [{ name: 'c', type: 'store' }, 'caches[0].store', 'is required'],
-      [{ name: 'c', type: 'store', store: 'redis://h' }, 'caches[0].store', "must be a cache-manager Cache (createCache(), or @nestjs/cache-manager's CACHE_MANAGER)"],
-      [{ name: 'c', type: 'store', store: new Map(), url: 'redis://h' }, 'caches[0].url', "is not an option of a 'store' cache"],
+      [
+        { name: 'c', type: 'store', store: 'redis://h' },
+        'caches[0].store',
+        "must be a cache-manager Cache (createCache(), or @nestjs/cache-manager's CACHE_MANAGER)",
+      ],
+      [
+        { name: 'c', type: 'store', store: new Map(), url: 'redis://h' },
+        'caches[0].url',
+        "is not an option of a 'store' cache",
+      ],
       [{ name: 'c', negativeTimeToLiveSeconds: 0 }, 'caches[0].negativeTimeToLiveSeconds', 'must not be less than 1'],
-      [{ name: 'c', negativeTimeToLiveSeconds: 7200 }, 'caches[0].negativeTimeToLiveSeconds', 'must not be greater than 3600'],
+      [
+        { name: 'c', negativeTimeToLiveSeconds: 7200 },
+        'caches[0].negativeTimeToLiveSeconds',
+        'must not be greater than 3600',
+      ],
       [{ name: 'c', hmacSecret: 'short' }, 'caches[0].hmacSecret', 'must be longer than or equal to 16 characters'],
       [{ name: 'c', type: 'memory', url: 'redis://h' }, 'caches[0].url', "is not an option of a 'memory' cache"],
     ])('%j → %s', (cache, field, problem) => {
@@ -118,7 +170,9 @@ describe('cache resource options', () => {
 
     it('an unknown option of a cache, listing the known ones', () => {
       const error = problemsOf({ name: 'c', type: 'redis', url: 'redis://h', ttl: 5 });
-      expect(error.message).toContain('Known options: type, url, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret.');
+      expect(error.message).toContain(
+        'Known options: type, url, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret.',
+      );
     });
   });
 

@@ -1,6 +1,9 @@
 import { Allow, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { isUserCacheStore } from '../cache/user-store';
-import type { OAuth2CacheResourceOptions, ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
+import type {
+  OAuth2CacheResourceOptions,
+  ResolvedOAuth2CacheResourceOptions,
+} from '../interfaces/cache-options.interface';
 import type { OptionProblem } from './validate-options';
 import { isPem } from './resource-options.schema';
 import { IsRequired } from './validation-decorators';
@@ -90,18 +93,27 @@ export function redisConnectionProblems(cache: Record<string, unknown>, field: s
   if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
     problems.push({ field: `${field}.url`, problem: `must be a redis:// or rediss:// (TLS) URL, ${example}.` });
   } else if (!/^\/?(\d+)?$/.test(url.pathname)) {
-    problems.push({ field: `${field}.url`, problem: 'has a path that is not a database number: use /<number>, e.g. redis://host:6379/1.' });
+    problems.push({
+      field: `${field}.url`,
+      problem: 'has a path that is not a database number: use /<number>, e.g. redis://host:6379/1.',
+    });
   }
   const tls = cache.tls;
   if (tls === undefined) {
     return problems;
   }
   if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
-    problems.push({ field: `${field}.tls`, problem: `must be an object with TLS settings (${REDIS_TLS_OPTION_NAMES.join(', ')}).` });
+    problems.push({
+      field: `${field}.tls`,
+      problem: `must be an object with TLS settings (${REDIS_TLS_OPTION_NAMES.join(', ')}).`,
+    });
     return problems;
   }
   if (url && url.protocol === 'redis:') {
-    problems.push({ field: `${field}.tls`, problem: 'is set, but url is redis://, which connects without TLS: use a rediss:// URL.' });
+    problems.push({
+      field: `${field}.tls`,
+      problem: 'is set, but url is redis://, which connects without TLS: use a rediss:// URL.',
+    });
   }
   problems.push(...redisTlsProblems(tls as Record<string, unknown>, `${field}.tls`));
   return problems;
@@ -127,7 +139,9 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
   const common = {
     name: cache.name,
     timeToLiveSeconds: cache.timeToLiveSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
-    ...(cache.negativeTimeToLiveSeconds !== undefined && { negativeTimeToLiveSeconds: cache.negativeTimeToLiveSeconds }),
+    ...(cache.negativeTimeToLiveSeconds !== undefined && {
+      negativeTimeToLiveSeconds: cache.negativeTimeToLiveSeconds,
+    }),
     ...(cache.hmacSecret !== undefined && { hmacSecret: cache.hmacSecret }),
   };
   const keyPrefix = `oauth2:${cache.name}:`;
@@ -165,27 +179,37 @@ function redisTlsProblems(tls: Record<string, unknown>, field: string): OptionPr
       problem: `is not a TLS option of a Redis cache: check its spelling. Known options: ${REDIS_TLS_OPTION_NAMES.join(', ')}.`,
     }));
   const { ca, cert, key, passphrase, servername, insecureSkipVerify } = tls;
-  const pemProblem = 'must be a PEM text (a string or Buffer with -----BEGIN ...): pass the file\'s content, e.g. fs.readFileSync(path), not its path.';
+  const pemProblem =
+    "must be a PEM text (a string or Buffer with -----BEGIN ...): pass the file's content, e.g. fs.readFileSync(path), not its path.";
   const cas = Array.isArray(ca) ? ca : ca === undefined ? [] : [ca];
   cas.forEach((entry, index) => {
     if (!isPem(entry)) {
       problems.push({ field: Array.isArray(ca) ? `${field}.ca[${index}]` : `${field}.ca`, problem: pemProblem });
     }
   });
-  for (const [name, value] of [['cert', cert], ['key', key]] as const) {
+  for (const [name, value] of [
+    ['cert', cert],
+    ['key', key],
+  ] as const) {
     if (value !== undefined && !isPem(value)) {
       problems.push({ field: `${field}.${name}`, problem: pemProblem });
     }
   }
   if ((cert === undefined) !== (key === undefined)) {
     const missing = cert === undefined ? 'cert' : 'key';
-    problems.push({ field: `${field}.${missing}`, problem: `is required with ${missing === 'cert' ? 'key' : 'cert'}: a client certificate needs its private key.` });
+    problems.push({
+      field: `${field}.${missing}`,
+      problem: `is required with ${missing === 'cert' ? 'key' : 'cert'}: a client certificate needs its private key.`,
+    });
   }
   if (passphrase !== undefined && typeof passphrase !== 'string') {
     problems.push({ field: `${field}.passphrase`, problem: 'must be a string.' });
   }
   if (servername !== undefined && (typeof servername !== 'string' || servername === '')) {
-    problems.push({ field: `${field}.servername`, problem: 'must be a non-empty string, the host name the certificate is for.' });
+    problems.push({
+      field: `${field}.servername`,
+      problem: 'must be a non-empty string, the host name the certificate is for.',
+    });
   }
   if (insecureSkipVerify !== undefined && typeof insecureSkipVerify !== 'boolean') {
     problems.push({ field: `${field}.insecureSkipVerify`, problem: 'must be a boolean.' });

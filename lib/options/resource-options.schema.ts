@@ -82,7 +82,10 @@ export function tlsOptionProblems(tls: unknown, field: string, urls: readonly un
   if (ca !== undefined) {
     const list = Array.isArray(ca) ? ca : [ca];
     if (list.length === 0) {
-      problems.push({ field: `${field}.ca`, problem: 'is an empty list: give at least one CA certificate, or leave ca out.' });
+      problems.push({
+        field: `${field}.ca`,
+        problem: 'is an empty list: give at least one CA certificate, or leave ca out.',
+      });
     }
     list.forEach((entry, index) => {
       const where = Array.isArray(ca) ? `${field}.ca[${index}]` : `${field}.ca`;
@@ -93,7 +96,10 @@ export function tlsOptionProblems(tls: unknown, field: string, urls: readonly un
       }
     });
   }
-  for (const [name, value, what] of [['cert', cert, 'a certificate'], ['key', key, 'a private key']] as const) {
+  for (const [name, value, what] of [
+    ['cert', cert, 'a certificate'],
+    ['key', key, 'a private key'],
+  ] as const) {
     if (value !== undefined && !isPem(value)) {
       problems.push({ field: `${field}.${name}`, problem: pemProblem(what) });
     }
@@ -108,10 +114,16 @@ export function tlsOptionProblems(tls: unknown, field: string, urls: readonly un
   if (passphrase !== undefined && typeof passphrase !== 'string') {
     problems.push({ field: `${field}.passphrase`, problem: 'must be a string.' });
   } else if (passphrase !== undefined && key === undefined) {
-    problems.push({ field: `${field}.passphrase`, problem: 'is set without key: it is the passphrase of an encrypted key.' });
+    problems.push({
+      field: `${field}.passphrase`,
+      problem: 'is set without key: it is the passphrase of an encrypted key.',
+    });
   }
   if (insecureSkipVerify !== undefined && typeof insecureSkipVerify !== 'boolean') {
-    problems.push({ field: `${field}.insecureSkipVerify`, problem: `must be a boolean (got ${typeof insecureSkipVerify}).` });
+    problems.push({
+      field: `${field}.insecureSkipVerify`,
+      problem: `must be a boolean (got ${typeof insecureSkipVerify}).`,
+    });
   } else if (insecureSkipVerify === true && ca !== undefined) {
     problems.push({
       field: `${field}.insecureSkipVerify`,
@@ -123,13 +135,17 @@ export function tlsOptionProblems(tls: unknown, field: string, urls: readonly un
       // Loads the key pair as every connection will: a wrong passphrase or a key of another certificate fails here.
       createSecureContext({ cert: cert as PemData, key: key as PemData, passphrase: passphrase as string | undefined });
     } catch (error) {
-      problems.push({ field: `${field}.cert`, problem: `and key could not be loaded (${loadFailure(error)}): check that key belongs to cert, and the passphrase.` });
+      problems.push({
+        field: `${field}.cert`,
+        problem: `and key could not be loaded (${loadFailure(error)}): check that key belongs to cert, and the passphrase.`,
+      });
     }
   }
   if (!urls.some((url) => typeof url === 'string' && /^https:\/\//i.test(url))) {
     problems.push({
       field,
-      problem: 'is set, but the resource has no https:// URL: TLS settings would not be used. Use https:// URLs, or remove tls.',
+      problem:
+        'is set, but the resource has no https:// URL: TLS settings would not be used. Use https:// URLs, or remove tls.',
     });
   }
   return problems;
@@ -156,7 +172,8 @@ function pemProblem(what: string): string {
 /** OpenSSL's reason, such as `bad decrypt` or `key values mismatch`: it names the failure, never the key. */
 function loadFailure(error: unknown): string {
   // Not `instanceof Error`: errors of Node's native TLS layer may come from another realm (a test VM).
-  const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
+  const message =
+    typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
   return (message.split('::').pop() ?? message).slice(0, 120);
 }
 

@@ -77,15 +77,18 @@ describe('validateModuleOptions', () => {
 
     it('accepts a function as resource selector, whose names cannot be checked at start-up', () => {
       const selector = () => 'anything';
-      expect(validateModuleOptions({ resources: [generic], policy: { oauthResource: selector } }).policy.oauthResource).toBe(
-        selector,
-      );
+      expect(
+        validateModuleOptions({ resources: [generic], policy: { oauthResource: selector } }).policy.oauthResource,
+      ).toBe(selector);
     });
 
     it('accepts a path endpoint under an authorizationServerUrl', () => {
       expect(() =>
         validateModuleOptions(
-          withGeneric({ authorizationServerUrl: 'https://as.example.com/realms/main', introspectionEndpoint: '/introspect' }),
+          withGeneric({
+            authorizationServerUrl: 'https://as.example.com/realms/main',
+            introspectionEndpoint: '/introspect',
+          }),
         ),
       ).not.toThrow();
     });
@@ -93,12 +96,18 @@ describe('validateModuleOptions', () => {
     it('accepts valid response templates', () => {
       const responseTemplates = {
         OAUTH2_SERVER_UNAVAILABLE: {
-          'application/json': { status: 503, headers: { 'Retry-After': '5' }, body: { error: 'temporarily_unavailable' } },
+          'application/json': {
+            status: 503,
+            headers: { 'Retry-After': '5' },
+            body: { error: 'temporarily_unavailable' },
+          },
           'text/*': { body: 'unavailable' },
           '*/*': { status: 503 },
         },
       };
-      expect(validateModuleOptions({ resources: [generic], responseTemplates }).responseTemplates).toBe(responseTemplates);
+      expect(validateModuleOptions({ resources: [generic], responseTemplates }).responseTemplates).toBe(
+        responseTemplates,
+      );
     });
   });
 
@@ -130,12 +139,16 @@ describe('validateModuleOptions', () => {
     it('for an option of the wrong type, saying what it got', () => {
       const error = configurationError(withGeneric({ timeout: '5' }));
       expect(error.field).toBe('resources[0].timeout');
-      expect(error.message).toBe('OAuth2Module configuration: resources[0].timeout must be an integer number (got "5").');
+      expect(error.message).toBe(
+        'OAuth2Module configuration: resources[0].timeout must be an integer number (got "5").',
+      );
     });
 
     it('for an option out of its range', () => {
       const error = configurationError(withGeneric({ timeout: 0 }));
-      expect(error.message).toBe('OAuth2Module configuration: resources[0].timeout must not be less than 1 (got number 0).');
+      expect(error.message).toBe(
+        'OAuth2Module configuration: resources[0].timeout must not be less than 1 (got number 0).',
+      );
     });
 
     it('for a missing introspectionEndpoint', () => {
@@ -149,11 +162,14 @@ describe('validateModuleOptions', () => {
       expect(error.message).toContain('resources[0].introspectionEndpoint must be an http(s) URL, or a path');
     });
 
-    it.each(['serverURL', 'securityDomain', 'clientId', 'clientSecret'])('for a gravitee-am resource without %s', (field) => {
-      const error = configurationError({ resources: [{ ...am, [field]: undefined }] });
-      expect(error.field).toBe(`resources[0].${field}`);
-      expect(error.message).toContain(`resources[0].${field} is required`);
-    });
+    it.each(['serverURL', 'securityDomain', 'clientId', 'clientSecret'])(
+      'for a gravitee-am resource without %s',
+      (field) => {
+        const error = configurationError({ resources: [{ ...am, [field]: undefined }] });
+        expect(error.field).toBe(`resources[0].${field}`);
+        expect(error.message).toContain(`resources[0].${field} is required`);
+      },
+    );
 
     it('for an unknown resource type', () => {
       const error = configurationError({ resources: [{ ...generic, type: 'keycloak' }] });
@@ -213,7 +229,9 @@ describe('validateModuleOptions', () => {
     });
 
     it('for a GET introspection with the token in a form body', () => {
-      const error = configurationError(withGeneric({ introspectionEndpointMethod: 'GET', tokenIsSuppliedByFormUrlEncoded: true }));
+      const error = configurationError(
+        withGeneric({ introspectionEndpointMethod: 'GET', tokenIsSuppliedByFormUrlEncoded: true }),
+      );
       expect(error.field).toBe('resources[0].tokenIsSuppliedByFormUrlEncoded');
       expect(error.message).toContain('needs introspectionEndpointMethod POST');
     });
@@ -243,7 +261,12 @@ describe('validateModuleOptions', () => {
 
     it('for a GET introspection whose client credentials would have to go in the URL', () => {
       const error = configurationError(
-        withGeneric({ introspectionEndpointMethod: 'GET', useClientAuthorizationHeader: false, clientId: 'api', clientSecret: 's' }),
+        withGeneric({
+          introspectionEndpointMethod: 'GET',
+          useClientAuthorizationHeader: false,
+          clientId: 'api',
+          clientSecret: 's',
+        }),
       );
       expect(error.field).toBe('resources[0].useClientAuthorizationHeader');
       expect(error.message).toContain('Use POST, or the header');
@@ -274,22 +297,31 @@ describe('validateModuleOptions', () => {
       expect(error.message).toContain('must be an HTTP status');
     });
 
-    it.each(['json', 'application/json/x', 'text plain/x'])('for a response template under the media type %j', (mediaType) => {
-      const error = configurationError({
-        resources: [generic],
-        responseTemplates: { OAUTH2_MISSING_HEADER: { [mediaType]: { status: 401 } } },
-      });
-      expect(error.field).toBe(`responseTemplates.OAUTH2_MISSING_HEADER['${mediaType}']`);
-      expect(error.message).toContain('is not a media type');
-    });
+    it.each(['json', 'application/json/x', 'text plain/x'])(
+      'for a response template under the media type %j',
+      (mediaType) => {
+        const error = configurationError({
+          resources: [generic],
+          responseTemplates: { OAUTH2_MISSING_HEADER: { [mediaType]: { status: 401 } } },
+        });
+        expect(error.field).toBe(`responseTemplates.OAUTH2_MISSING_HEADER['${mediaType}']`);
+        expect(error.message).toContain('is not a media type');
+      },
+    );
 
     it('for a response template with an unknown option or a header value on two lines', () => {
       const error = configurationError({
         resources: [generic],
-        responseTemplates: { OAUTH2_MISSING_HEADER: { '*/*': { statusCode: 401, headers: { 'X-A': 'a\r\nSet-Cookie: x' } } } },
+        responseTemplates: {
+          OAUTH2_MISSING_HEADER: { '*/*': { statusCode: 401, headers: { 'X-A': 'a\r\nSet-Cookie: x' } } },
+        },
       });
-      expect(error.message).toContain("responseTemplates.OAUTH2_MISSING_HEADER['*/*'].statusCode is not an option of a response template");
-      expect(error.message).toContain("responseTemplates.OAUTH2_MISSING_HEADER['*/*'].headers['X-A'] must be a valid header name");
+      expect(error.message).toContain(
+        "responseTemplates.OAUTH2_MISSING_HEADER['*/*'].statusCode is not an option of a response template",
+      );
+      expect(error.message).toContain(
+        "responseTemplates.OAUTH2_MISSING_HEADER['*/*'].headers['X-A'] must be a valid header name",
+      );
     });
 
     it('for a realm that would break the WWW-Authenticate header', () => {
@@ -299,7 +331,10 @@ describe('validateModuleOptions', () => {
 
   it('reports several problems together, one line each', () => {
     const error = configurationError({
-      resources: [{ ...generic, timeout: '5' }, { name: 'as', type: 'other' }],
+      resources: [
+        { ...generic, timeout: '5' },
+        { name: 'as', type: 'other' },
+      ],
       caches: [{ name: 'c', maxEntries: -1 }],
       polcy: {},
     });
@@ -307,7 +342,13 @@ describe('validateModuleOptions', () => {
     const lines = error.message.split('\n').slice(1);
     expect(lines).toHaveLength(5);
     expect(lines.map((line) => line.trim().split(' ')[1])).toEqual(
-      expect.arrayContaining(['polcy', 'resources[0].timeout', 'resources[1].type', 'resources[1].name', 'caches[0].maxEntries']),
+      expect.arrayContaining([
+        'polcy',
+        'resources[0].timeout',
+        'resources[1].type',
+        'resources[1].name',
+        'caches[0].maxEntries',
+      ]),
     );
   });
 
@@ -335,11 +376,16 @@ describe('validateModuleOptions', () => {
 
 describe('policyProblems', () => {
   it('finds none in a valid policy', () => {
-    expect(policyProblems({ oauthResource: 'as', requiredScopes: ['a:b'], modeStrict: false }, '@OAuth2Policy')).toEqual([]);
+    expect(
+      policyProblems({ oauthResource: 'as', requiredScopes: ['a:b'], modeStrict: false }, '@OAuth2Policy'),
+    ).toEqual([]);
   });
 
   it('names each wrong field under the given prefix', () => {
-    const problems = policyProblems({ modeStrict: 'yes', requiredScopes: ['ok', 'not ok'], unknown: 1 }, '@OAuth2Policy');
+    const problems = policyProblems(
+      { modeStrict: 'yes', requiredScopes: ['ok', 'not ok'], unknown: 1 },
+      '@OAuth2Policy',
+    );
     expect(problems.map((problem) => problem.field).sort()).toEqual([
       '@OAuth2Policy.modeStrict',
       '@OAuth2Policy.requiredScopes[1]',
@@ -352,7 +398,9 @@ describe('policyProblems', () => {
     ['null', null],
     ['an array', []],
   ])('refuses a policy that is %s', (_, policy) => {
-    expect(policyProblems(policy, 'policy')).toEqual([{ field: 'policy', problem: expect.stringContaining('must be an object') }]);
+    expect(policyProblems(policy, 'policy')).toEqual([
+      { field: 'policy', problem: expect.stringContaining('must be an object') },
+    ]);
   });
 
   it('refuses a required scope with a quote or backslash, or empty', () => {

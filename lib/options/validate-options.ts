@@ -1,14 +1,14 @@
 import { plainToInstance } from 'class-transformer';
 import { type ValidationError, getMetadataStorage, validateSync } from 'class-validator';
 import { isJsonObject } from '../common/is-json-object';
-import {
-  DEFAULT_CLOCK_TOLERANCE_SECONDS,
-  DEFAULT_REALM,
-} from '../oauth2.constants';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_REALM } from '../oauth2.constants';
 import { DEFAULT_RETRY_AFTER_SECONDS, ERROR_PROFILES } from '../errors/error-profiles';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import { OAUTH2_ERROR_KEYS, type OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
-import type { OAuth2CacheResourceOptions, ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
+import type {
+  OAuth2CacheResourceOptions,
+  ResolvedOAuth2CacheResourceOptions,
+} from '../interfaces/cache-options.interface';
 import type { OAuth2ErrorProfile, OAuth2ModuleOptions } from '../interfaces/module-options.interface';
 import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
@@ -23,7 +23,12 @@ import {
   storeProblems,
 } from './cache-options.schema';
 import { PolicySchema } from './policy-options.schema';
-import { GenericResourceSchema, GraviteeAmResourceSchema, isHeaderName, tlsOptionProblems } from './resource-options.schema';
+import {
+  GenericResourceSchema,
+  GraviteeAmResourceSchema,
+  isHeaderName,
+  tlsOptionProblems,
+} from './resource-options.schema';
 
 /** A problem found in the options: the field's path and what is wrong with it. */
 export interface OptionProblem {
@@ -42,7 +47,15 @@ export interface ResolvedOAuth2ModuleOptions {
   readonly retryAfterSeconds: number;
 }
 
-const MODULE_OPTION_NAMES = ['resources', 'caches', 'policy', 'responseTemplates', 'realm', 'errorProfile', 'retryAfterSeconds'];
+const MODULE_OPTION_NAMES = [
+  'resources',
+  'caches',
+  'policy',
+  'responseTemplates',
+  'realm',
+  'errorProfile',
+  'retryAfterSeconds',
+];
 const TEMPLATE_OPTION_NAMES = ['status', 'headers', 'body'];
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -80,7 +93,10 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
   problems.push(...policyProblems(policy, 'policy'));
   problems.push(...templateProblems(raw.responseTemplates));
   if (raw.realm !== undefined && (typeof raw.realm !== 'string' || raw.realm === '' || UNSAFE_REALM.test(raw.realm))) {
-    problems.push({ field: 'realm', problem: 'must be a non-empty string without quotes, backslashes or line breaks.' });
+    problems.push({
+      field: 'realm',
+      problem: 'must be a non-empty string without quotes, backslashes or line breaks.',
+    });
   }
   problems.push(...errorProfileProblems(raw.errorProfile, raw.retryAfterSeconds));
 
@@ -113,9 +129,17 @@ function errorProfileProblems(profile: unknown, retryAfterSeconds: unknown): Opt
   }
   if (
     retryAfterSeconds !== undefined &&
-    !(typeof retryAfterSeconds === 'number' && Number.isInteger(retryAfterSeconds) && retryAfterSeconds >= 1 && retryAfterSeconds <= 86_400)
+    !(
+      typeof retryAfterSeconds === 'number' &&
+      Number.isInteger(retryAfterSeconds) &&
+      retryAfterSeconds >= 1 &&
+      retryAfterSeconds <= 86_400
+    )
   ) {
-    problems.push({ field: 'retryAfterSeconds', problem: `must be an integer number of seconds from 1 to 86400 (got ${describe(retryAfterSeconds)}).` });
+    problems.push({
+      field: 'retryAfterSeconds',
+      problem: `must be an integer number of seconds from 1 to 86400 (got ${describe(retryAfterSeconds)}).`,
+    });
   }
   return problems;
 }
@@ -132,7 +156,8 @@ export function policyProblems(raw: unknown, field: string): OptionProblem[] {
       if (typeof scope === 'string' && !SCOPE_TOKEN.test(scope)) {
         problems.push({
           field: `${field}.requiredScopes[${index}]`,
-          problem: 'is not a valid scope (RFC 6749 §3.3: no spaces, quotes or backslashes). List each scope as its own string.',
+          problem:
+            'is not a valid scope (RFC 6749 §3.3: no spaces, quotes or backslashes). List each scope as its own string.',
         });
       }
     });
@@ -148,7 +173,12 @@ export function namedReferenceProblems(
   caches: readonly { name: string }[],
 ): OptionProblem[] {
   const problems: OptionProblem[] = [];
-  const check = (value: unknown, subfield: string, kind: 'resource' | 'cache', registered: readonly { name: string }[]) => {
+  const check = (
+    value: unknown,
+    subfield: string,
+    kind: 'resource' | 'cache',
+    registered: readonly { name: string }[],
+  ) => {
     if (typeof value === 'string' && !registered.some((entry) => entry.name === value)) {
       const error = OAuth2ConfigurationError.unknownName(
         `${field}.${subfield}`,
@@ -179,7 +209,8 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
   if (!Array.isArray(raw) || raw.length === 0) {
     problems.push({
       field: 'resources',
-      problem: "is required: list at least one authorization server, e.g. [{ name: 'my-as', type: 'generic', introspectionEndpoint: 'https://...' }].",
+      problem:
+        "is required: list at least one authorization server, e.g. [{ name: 'my-as', type: 'generic', introspectionEndpoint: 'https://...' }].",
     });
     return [];
   }
@@ -193,7 +224,9 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
       const urls = [resource.introspectionEndpoint, resource.authorizationServerUrl, resource.userInfoEndpoint];
       problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, urls));
     } else if (resource.type === 'gravitee-am') {
-      problems.push(...schemaProblems(GraviteeAmResourceSchema, resource, field, "an option of a 'gravitee-am' resource"));
+      problems.push(
+        ...schemaProblems(GraviteeAmResourceSchema, resource, field, "an option of a 'gravitee-am' resource"),
+      );
       problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, [resource.serverURL]));
     } else {
       problems.push({
@@ -213,7 +246,7 @@ function genericResourceProblems(resource: Record<string, unknown>, field: strin
     if (isPath(resource[endpoint]) && resource.authorizationServerUrl === undefined) {
       problems.push({
         field: `${field}.${endpoint}`,
-        problem: 'is a path: set authorizationServerUrl to the server\'s base URL, or give a full URL here.',
+        problem: "is a path: set authorizationServerUrl to the server's base URL, or give a full URL here.",
       });
     }
   }
@@ -221,7 +254,8 @@ function genericResourceProblems(resource: Record<string, unknown>, field: strin
   if (method === 'GET' && resource.tokenIsSuppliedByFormUrlEncoded === true) {
     problems.push({
       field: `${field}.tokenIsSuppliedByFormUrlEncoded`,
-      problem: 'needs introspectionEndpointMethod POST (a GET request has no body): use tokenIsSuppliedByQueryParam, or POST.',
+      problem:
+        'needs introspectionEndpointMethod POST (a GET request has no body): use tokenIsSuppliedByQueryParam, or POST.',
     });
   }
   if (
@@ -235,7 +269,10 @@ function genericResourceProblems(resource: Record<string, unknown>, field: strin
     });
   }
   if (resource.tokenIsSuppliedByHttpHeader === true && resource.tokenHeaderName === undefined) {
-    problems.push({ field: `${field}.tokenHeaderName`, problem: 'is required when tokenIsSuppliedByHttpHeader is true.' });
+    problems.push({
+      field: `${field}.tokenHeaderName`,
+      problem: 'is required when tokenIsSuppliedByHttpHeader is true.',
+    });
   }
   for (const headerField of ['tokenHeaderName', 'clientAuthorizationHeaderName']) {
     const value = resource[headerField];
@@ -272,10 +309,14 @@ function validateCaches(raw: unknown, problems: OptionProblem[]): ResolvedOAuth2
     } else if (cache.type === undefined || cache.type === 'memory') {
       problems.push(...schemaProblems(MemoryCacheSchema, cache, field, "an option of a 'memory' cache"));
     } else if (cache.type === 'redis') {
-      problems.push(...schemaProblems(RedisCacheSchema, presenceOnly(cache, ['url', 'tls']), field, "an option of a 'redis' cache"));
+      problems.push(
+        ...schemaProblems(RedisCacheSchema, presenceOnly(cache, ['url', 'tls']), field, "an option of a 'redis' cache"),
+      );
       problems.push(...redisConnectionProblems(cache, field));
     } else if (cache.type === 'store') {
-      problems.push(...schemaProblems(StoreCacheSchema, presenceOnly(cache, ['store']), field, "an option of a 'store' cache"));
+      problems.push(
+        ...schemaProblems(StoreCacheSchema, presenceOnly(cache, ['store']), field, "an option of a 'store' cache"),
+      );
       problems.push(...storeProblems(cache.store, `${field}.store`));
     } else {
       problems.push({
@@ -293,7 +334,12 @@ function templateProblems(raw: unknown): OptionProblem[] {
     return [];
   }
   if (!isJsonObject(raw)) {
-    return [{ field: 'responseTemplates', problem: 'must be an object keyed by error key, e.g. { OAUTH2_MISSING_HEADER: { ... } }.' }];
+    return [
+      {
+        field: 'responseTemplates',
+        problem: 'must be an object keyed by error key, e.g. { OAUTH2_MISSING_HEADER: { ... } }.',
+      },
+    ];
   }
   const problems: OptionProblem[] = [];
   for (const [key, byMediaType] of Object.entries(raw)) {
@@ -303,7 +349,10 @@ function templateProblems(raw: unknown): OptionProblem[] {
       continue;
     }
     if (!isJsonObject(byMediaType)) {
-      problems.push({ field, problem: "must be an object keyed by media type, e.g. { 'application/json': { status: 401 } }." });
+      problems.push({
+        field,
+        problem: "must be an object keyed by media type, e.g. { 'application/json': { status: 401 } }.",
+      });
       continue;
     }
     for (const [mediaType, template] of Object.entries(byMediaType)) {
@@ -331,7 +380,10 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
     } else {
       for (const [name, value] of Object.entries(headers)) {
         if (!isHeaderName(name) || typeof value !== 'string' || /[\r\n]/.test(value)) {
-          problems.push({ field: `${field}.headers['${name}']`, problem: 'must be a valid header name with a one-line string value.' });
+          problems.push({
+            field: `${field}.headers['${name}']`,
+            problem: 'must be a valid header name with a one-line string value.',
+          });
         }
       }
     }
@@ -360,7 +412,8 @@ function toProblems(error: ValidationError, parent: string, what: string, known:
     return [{ field, problem: `is not ${what}: check its spelling. Known options: ${known.join(', ')}.` }];
   }
   // A value of the wrong type fails its range checks too: report the type, not "must not be greater than".
-  const first = PRIMARY_CONSTRAINTS.map((wanted) => constraints.find(([name]) => name === wanted)).find(Boolean) ?? constraints[0];
+  const first =
+    PRIMARY_CONSTRAINTS.map((wanted) => constraints.find(([name]) => name === wanted)).find(Boolean) ?? constraints[0];
   if (!first) {
     return (error.children ?? []).flatMap((child) => toProblems(child, field, what, known));
   }
@@ -405,7 +458,6 @@ function duplicateNameProblems(entries: unknown[], field: string): OptionProblem
   });
   return problems;
 }
-
 
 /** Describes a value in a message without echoing secrets or long strings. */
 function describe(value: unknown): string {

@@ -26,11 +26,21 @@ export const IsUrlOrPath = (options?: ValidationOptions): PropertyDecorator =>
 
 /** An absolute http(s) URL. */
 export const IsHttpUrl = (options?: ValidationOptions): PropertyDecorator =>
-  satisfies('isHttpUrl', (value) => typeof value === 'string' && isHttpUrl(value), 'must be an absolute http:// or https:// URL', options);
+  satisfies(
+    'isHttpUrl',
+    (value) => typeof value === 'string' && isHttpUrl(value),
+    'must be an absolute http:// or https:// URL',
+    options,
+  );
 
 /** A string or `false`. */
 export const IsStringOrFalse = (options?: ValidationOptions): PropertyDecorator =>
-  satisfies('isStringOrFalse', (value) => typeof value === 'string' || value === false, 'must be a string, or false', options);
+  satisfies(
+    'isStringOrFalse',
+    (value) => typeof value === 'string' || value === false,
+    'must be a string, or false',
+    options,
+  );
 
 /** Whether a string is an absolute http(s) URL. */
 export function isHttpUrl(value: string): boolean {

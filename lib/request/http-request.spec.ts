@@ -37,7 +37,10 @@ describe('findRequestBearerCredential', () => {
   });
 
   it('falls back to headers when a request has no raw headers', () => {
-    expect(findRequestBearerCredential({ headers: { authorization: 'bearer abc' } })).toEqual({ kind: 'token', token: 'abc' });
+    expect(findRequestBearerCredential({ headers: { authorization: 'bearer abc' } })).toEqual({
+      kind: 'token',
+      token: 'abc',
+    });
     expect(findRequestBearerCredential({ headers: {} })).toEqual({ kind: 'no-header' });
   });
 });

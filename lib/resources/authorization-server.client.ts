@@ -34,7 +34,8 @@ export function httpsAgentOptions(tls: OAuth2ResourceTlsOptions = {}): https.Age
 }
 
 /** OpenSSL verification codes, and Node's, of a server certificate that was not accepted. */
-const CERTIFICATE_CODES = /^(UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH|ERR_TLS_CERT_)/;
+const CERTIFICATE_CODES =
+  /^(UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH|ERR_TLS_CERT_)/;
 /** Other TLS failures: alerts from the server (such as a required client certificate), protocol errors. */
 const HANDSHAKE_CODES = /^(ERR_SSL_|ERR_TLS_|EPROTO$)/;
 
@@ -149,7 +150,10 @@ export class AuthorizationServerClient {
       const { reason, key } = this.describeFailure(error);
       throw this.failure(reason, key);
     }
-    const retryAfter = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers?.['retry-after']) : undefined;
+    const retryAfter =
+      response.status === 429 || response.status === 503
+        ? parseRetryAfter(response.headers?.['retry-after'])
+        : undefined;
     return {
       status: response.status,
       body: typeof response.data === 'string' ? response.data : '',
@@ -160,20 +164,20 @@ export class AuthorizationServerClient {
   /** One HTTP exchange, bounded by `timeout` milliseconds, connection included. */
   private attempt(request: OutgoingRequest, timeout: number): Promise<AxiosResponse<string>> {
     return this.http.request<string>({
-        url: request.url,
-        method: request.method,
-        headers: request.headers,
-        data: request.body,
-        timeout,
-        signal: AbortSignal.timeout(timeout),
-        maxContentLength: this.limits.maxResponseBytes,
-        maxRedirects: 0,
-        responseType: 'text',
-        transformResponse: [(data: unknown) => data],
-        validateStatus: () => true,
-        httpAgent: this.httpAgent,
-        httpsAgent: this.httpsAgent,
-      });
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      data: request.body,
+      timeout,
+      signal: AbortSignal.timeout(timeout),
+      maxContentLength: this.limits.maxResponseBytes,
+      maxRedirects: 0,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+    });
   }
 
   /** Records a failed call (for the outage log) and returns the error to throw. */
@@ -197,7 +201,9 @@ export class AuthorizationServerClient {
     if (this.outageSince !== undefined) {
       const seconds = ((Date.now() - this.outageSince) / 1000).toFixed(1);
       this.outageSince = undefined;
-      this.logger.log(`authorization server of resource '${this.resourceName}' answers again, after ${seconds} s of failures`);
+      this.logger.log(
+        `authorization server of resource '${this.resourceName}' answers again, after ${seconds} s of failures`,
+      );
     }
   }
 

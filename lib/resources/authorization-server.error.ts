@@ -2,8 +2,7 @@ import { type OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 
 /** The two keys an authorization server's failure maps to. */
 export type AuthorizationServerErrorKey =
-  | OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE
-  | OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE;
+  OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE | OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE;
 
 /**
  * An introspection or userinfo call that did not produce an answer: the server could not be reached,

@@ -7,7 +7,7 @@ const resources: GenericOAuth2Resource[] = [];
 /** A generic resource with the given options over the defaults; building requests uses no network. */
 function resource(options: Partial<GenericOAuth2ResourceOptions> = {}): GenericOAuth2Resource {
   const built = new GenericOAuth2Resource(
-    genericResourceSettings({ name: 'as', type: 'generic', introspectionEndpoint: ENDPOINT, ...options })
+    genericResourceSettings({ name: 'as', type: 'generic', introspectionEndpoint: ENDPOINT, ...options }),
   );
   resources.push(built);
   return built;
@@ -64,9 +64,11 @@ describe('GenericOAuth2Resource', () => {
 
   describe('with introspectionEndpointMethod GET', () => {
     it('puts the token and its hint in the query string, and sends no body', () => {
-      const request = resource({ introspectionEndpointMethod: 'GET', clientId: 'api', clientSecret: 's' }).buildIntrospectionRequest(
-        'tok',
-      );
+      const request = resource({
+        introspectionEndpointMethod: 'GET',
+        clientId: 'api',
+        clientSecret: 's',
+      }).buildIntrospectionRequest('tok');
       expect(request.method).toBe('GET');
       expect(request.url).toBe(`${ENDPOINT}?token=tok&token_type_hint=access_token`);
       expect(request.body).toBeUndefined();
@@ -83,9 +85,10 @@ describe('GenericOAuth2Resource', () => {
     });
 
     it('keeps the query the endpoint already has', () => {
-      const request = resource({ introspectionEndpointMethod: 'GET', introspectionEndpoint: `${ENDPOINT}?tenant=t1` }).buildIntrospectionRequest(
-        'tok',
-      );
+      const request = resource({
+        introspectionEndpointMethod: 'GET',
+        introspectionEndpoint: `${ENDPOINT}?tenant=t1`,
+      }).buildIntrospectionRequest('tok');
       expect(request.url).toBe(`${ENDPOINT}?tenant=t1&token=tok&token_type_hint=access_token`);
     });
 
@@ -102,9 +105,10 @@ describe('GenericOAuth2Resource', () => {
   });
 
   it('sends the token in both query and form when both are on, the hint in the form only', () => {
-    const request = resource({ tokenIsSuppliedByQueryParam: true, tokenIsSuppliedByFormUrlEncoded: true }).buildIntrospectionRequest(
-      'tok',
-    );
+    const request = resource({
+      tokenIsSuppliedByQueryParam: true,
+      tokenIsSuppliedByFormUrlEncoded: true,
+    }).buildIntrospectionRequest('tok');
     expect(request.method).toBe('POST');
     expect(request.url).toBe(`${ENDPOINT}?token=tok`);
     expect(request.body).toBe('token=tok&token_type_hint=access_token');
@@ -139,7 +143,9 @@ describe('GenericOAuth2Resource', () => {
   it('uses custom form and query parameter names', () => {
     const form = resource({ tokenFormUrlEncodedName: 'access_token' }).buildIntrospectionRequest('tok');
     expect(form.body).toBe('access_token=tok&token_type_hint=access_token');
-    const query = resource({ introspectionEndpointMethod: 'GET', tokenQueryParamName: 'at' }).buildIntrospectionRequest('tok');
+    const query = resource({ introspectionEndpointMethod: 'GET', tokenQueryParamName: 'at' }).buildIntrospectionRequest(
+      'tok',
+    );
     expect(query.url).toBe(`${ENDPOINT}?at=tok&token_type_hint=access_token`);
   });
 
@@ -155,15 +161,21 @@ describe('GenericOAuth2Resource', () => {
   });
 
   it('sends the bare credentials when the scheme is empty', () => {
-    const request = resource({ clientId: 'api', clientSecret: 's', clientAuthorizationHeaderScheme: '' }).buildIntrospectionRequest('tok');
+    const request = resource({
+      clientId: 'api',
+      clientSecret: 's',
+      clientAuthorizationHeaderScheme: '',
+    }).buildIntrospectionRequest('tok');
     expect(request.headers.Authorization).toBe(Buffer.from('api:s').toString('base64'));
   });
 
   describe('with useClientAuthorizationHeader false', () => {
     it('sends client_id and client_secret in the form body, and no Authorization header', () => {
-      const request = resource({ clientId: 'api', clientSecret: 'a&b=c', useClientAuthorizationHeader: false }).buildIntrospectionRequest(
-        'tok',
-      );
+      const request = resource({
+        clientId: 'api',
+        clientSecret: 'a&b=c',
+        useClientAuthorizationHeader: false,
+      }).buildIntrospectionRequest('tok');
       expect(request.headers).not.toHaveProperty('Authorization');
       expect(request.body).toBe('token=tok&token_type_hint=access_token&client_id=api&client_secret=a%26b%3Dc');
     });
@@ -183,9 +195,9 @@ describe('GenericOAuth2Resource', () => {
 
   it('sends no token_type_hint when tokenTypeHint is false, and a custom one when set', () => {
     expect(resource({ tokenTypeHint: false }).buildIntrospectionRequest('tok').body).toBe('token=tok');
-    expect(resource({ introspectionEndpointMethod: 'GET', tokenTypeHint: false }).buildIntrospectionRequest('tok').url).toBe(
-      `${ENDPOINT}?token=tok`,
-    );
+    expect(
+      resource({ introspectionEndpointMethod: 'GET', tokenTypeHint: false }).buildIntrospectionRequest('tok').url,
+    ).toBe(`${ENDPOINT}?token=tok`);
     expect(resource({ tokenTypeHint: 'refresh_token' }).buildIntrospectionRequest('tok').body).toBe(
       'token=tok&token_type_hint=refresh_token',
     );
@@ -202,9 +214,10 @@ describe('GenericOAuth2Resource', () => {
     });
 
     it('keeps a full URL endpoint as it is, whatever the base', () => {
-      const request = resource({ authorizationServerUrl: 'https://base.example.com', introspectionEndpoint: ENDPOINT }).buildIntrospectionRequest(
-        'tok',
-      );
+      const request = resource({
+        authorizationServerUrl: 'https://base.example.com',
+        introspectionEndpoint: ENDPOINT,
+      }).buildIntrospectionRequest('tok');
       expect(request.url).toBe(ENDPOINT);
     });
   });
@@ -225,7 +238,10 @@ describe('GenericOAuth2Resource', () => {
     });
 
     it('uses userInfoEndpointMethod', () => {
-      const request = resource({ userInfoEndpoint: 'https://as.example.com/me', userInfoEndpointMethod: 'POST' }).buildUserInfoRequest('tok');
+      const request = resource({
+        userInfoEndpoint: 'https://as.example.com/me',
+        userInfoEndpointMethod: 'POST',
+      }).buildUserInfoRequest('tok');
       expect(request.method).toBe('POST');
       expect(request.url).toBe('https://as.example.com/me');
     });
@@ -247,12 +263,16 @@ describe('GenericOAuth2Resource', () => {
       expect(generic.isActive({ active })).toBe(expected);
     });
 
-    it.each([['missing', undefined], ['1', 1], ['"yes"', 'yes'], ['null', null], ['"TRUE"', 'TRUE'], ['an object', {}]])(
-      'cannot read active when it is %s',
-      (_, active) => {
-        expect(generic.isActive(active === undefined ? {} : { active })).toBeUndefined();
-      },
-    );
+    it.each([
+      ['missing', undefined],
+      ['1', 1],
+      ['"yes"', 'yes'],
+      ['null', null],
+      ['"TRUE"', 'TRUE'],
+      ['an object', {}],
+    ])('cannot read active when it is %s', (_, active) => {
+      expect(generic.isActive(active === undefined ? {} : { active })).toBeUndefined();
+    });
   });
 
   describe('genericResourceSettings', () => {

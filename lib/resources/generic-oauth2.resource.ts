@@ -1,6 +1,10 @@
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../oauth2.constants';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import type { GenericOAuth2ResourceOptions, OAuth2HttpMethod, OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
+import type {
+  GenericOAuth2ResourceOptions,
+  OAuth2HttpMethod,
+  OAuth2ResourceTlsOptions,
+} from '../interfaces/resource-options.interface';
 import { readActive } from './active-rule';
 import { AuthorizationServerClient } from './authorization-server.client';
 import { OAuth2Resource } from './oauth2-resource';

@@ -5,17 +5,15 @@ const resources: GraviteeAmResource[] = [];
 
 /** An AM resource with the given options over a minimal configuration; building requests uses no network. */
 function resource(options: Partial<GraviteeAmResourceOptions> = {}): GraviteeAmResource {
-  const built = new GraviteeAmResource(
-    {
-      name: 'am',
-      type: 'gravitee-am',
-      serverURL: 'https://am.example.com',
-      securityDomain: 'my-domain',
-      clientId: 'api',
-      clientSecret: 's3cret',
-      ...options,
-    }
-  );
+  const built = new GraviteeAmResource({
+    name: 'am',
+    type: 'gravitee-am',
+    serverURL: 'https://am.example.com',
+    securityDomain: 'my-domain',
+    clientId: 'api',
+    clientSecret: 's3cret',
+    ...options,
+  });
   resources.push(built);
   return built;
 }
@@ -30,11 +28,14 @@ describe('GraviteeAmResource', () => {
       expect(v1.buildUserInfoRequest('tok').url).toBe('https://am.example.com/my-domain/userinfo');
     });
 
-    it.each(['V2_X', 'V3_X'] as const)('%s introspects at /{domain}/oauth/introspect, userinfo at /{domain}/oidc/userinfo', (version) => {
-      const am = resource({ version });
-      expect(am.buildIntrospectionRequest('tok').url).toBe('https://am.example.com/my-domain/oauth/introspect');
-      expect(am.buildUserInfoRequest('tok').url).toBe('https://am.example.com/my-domain/oidc/userinfo');
-    });
+    it.each(['V2_X', 'V3_X'] as const)(
+      '%s introspects at /{domain}/oauth/introspect, userinfo at /{domain}/oidc/userinfo',
+      (version) => {
+        const am = resource({ version });
+        expect(am.buildIntrospectionRequest('tok').url).toBe('https://am.example.com/my-domain/oauth/introspect');
+        expect(am.buildUserInfoRequest('tok').url).toBe('https://am.example.com/my-domain/oidc/userinfo');
+      },
+    );
 
     it('is V3_X by default', () => {
       const am = resource();
@@ -42,14 +43,15 @@ describe('GraviteeAmResource', () => {
       expect(am.buildIntrospectionRequest('tok').url).toBe('https://am.example.com/my-domain/oauth/introspect');
     });
 
-    it.each(['https://am.example.com/am/gateway', 'https://am.example.com/am/gateway/', 'https://am.example.com/am/gateway//'])(
-      'keeps the path of the serverURL %j, without doubling slashes',
-      (serverURL) => {
-        expect(resource({ serverURL }).buildIntrospectionRequest('tok').url).toBe(
-          'https://am.example.com/am/gateway/my-domain/oauth/introspect',
-        );
-      },
-    );
+    it.each([
+      'https://am.example.com/am/gateway',
+      'https://am.example.com/am/gateway/',
+      'https://am.example.com/am/gateway//',
+    ])('keeps the path of the serverURL %j, without doubling slashes', (serverURL) => {
+      expect(resource({ serverURL }).buildIntrospectionRequest('tok').url).toBe(
+        'https://am.example.com/am/gateway/my-domain/oauth/introspect',
+      );
+    });
 
     it('encodes the security domain as one path segment', () => {
       expect(resource({ securityDomain: 'a/b c' }).buildIntrospectionRequest('tok').url).toBe(

@@ -123,6 +123,6 @@ const MAX_PAYLOAD_DEPTH = 32;
 /** What an error status most often means, for the log line. */
 const STATUS_HINTS: Readonly<Record<number, string>> = {
   401: ": the resource's client credentials were refused",
-  403: ': the resource\'s client may not introspect',
+  403: ": the resource's client may not introspect",
   429: ': too many requests',
 };

@@ -88,7 +88,14 @@ describeWithRedis('Redis connection options', () => {
     beforeAll(async () => {
       [redis, mutual] = await Promise.all([
         RedisServer.start({ tls: { certPem: server.certPem, keyPem: server.keyPem, caPem: ca.certPem } }),
-        RedisServer.start({ tls: { certPem: server.certPem, keyPem: server.keyPem, caPem: ca.certPem, client: clientCertificate(ca, 'test-helper') } }),
+        RedisServer.start({
+          tls: {
+            certPem: server.certPem,
+            keyPem: server.keyPem,
+            caPem: ca.certPem,
+            client: clientCertificate(ca, 'test-helper'),
+          },
+        }),
       ]);
     });
     afterEach(async () => {
@@ -130,7 +137,9 @@ describeWithRedis('Redis connection options', () => {
           keyPrefix: 'oauth2:insecure:',
           connectTimeout: 1000,
         });
-        expect(warn).toHaveBeenCalledWith(expect.stringContaining("cache 'insecure' accepts any Redis server certificate"));
+        expect(warn).toHaveBeenCalledWith(
+          expect.stringContaining("cache 'insecure' accepts any Redis server certificate"),
+        );
         const cache = new TokenCache('insecure', store, { timeToLiveSeconds: 60, timeoutMs: 250 });
         caches.push(cache);
         await cache.open();

@@ -44,8 +44,10 @@ function appModule(introspectionUrl: string, redisUrl: string, timeout = CACHE_T
   };
 }
 
-const warningsOf = (logger: RecordingLogger) => logger.lines.filter((line) => line.startsWith("warn cache 'shared' fails"));
-const recoveriesOf = (logger: RecordingLogger) => logger.lines.filter((line) => line.startsWith("log cache 'shared' works again"));
+const warningsOf = (logger: RecordingLogger) =>
+  logger.lines.filter((line) => line.startsWith("warn cache 'shared' fails"));
+const recoveriesOf = (logger: RecordingLogger) =>
+  logger.lines.filter((line) => line.startsWith("log cache 'shared' works again"));
 
 describeWithRedis('a Redis cache during a Redis outage', () => {
   describe.each(ADAPTERS)('on %s', (adapter: AdapterName) => {
@@ -63,7 +65,10 @@ describeWithRedis('a Redis cache during a Redis outage', () => {
     }
     async function timedGet(app: INestApplication, token: string): Promise<number> {
       const started = performance.now();
-      await request(app.getHttpServer()).get('/data').set('Authorization', `Bearer ${token}`).expect(200, { clientId: 'c1' });
+      await request(app.getHttpServer())
+        .get('/data')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200, { clientId: 'c1' });
       return performance.now() - started;
     }
     /** Polls (bounded) until a second request with a token is served from the cache; the time it took. */
@@ -116,7 +121,10 @@ describeWithRedis('a Redis cache during a Redis outage', () => {
       expect(warningsOf(logger)[0]).not.toContain(token.slice(0, 12));
       // An eviction cannot reach Redis: it says so, at once, so that a webhook can answer 5xx and be retried.
       const evicting = performance.now();
-      await expect(app.get(TokenCacheRegistry).evict(token)).rejects.toMatchObject({ name: 'TokenCacheEvictionError', caches: ['shared'] });
+      await expect(app.get(TokenCacheRegistry).evict(token)).rejects.toMatchObject({
+        name: 'TokenCacheEvictionError',
+        caches: ['shared'],
+      });
       expect(performance.now() - evicting).toBeLessThan(NO_DELAY_MS);
 
       await redis.restart();
@@ -183,7 +191,9 @@ describeWithRedis('a Redis cache during a Redis outage', () => {
       await redis.restart();
       const resumedAfter = await waitUntilCached(app, token);
       expect(warningsOf(logger)).toHaveLength(1);
-      console.info(`[${adapter}] started with Redis down in ${startMs.toFixed(0)} ms; caching began ${resumedAfter} ms after Redis came up`);
+      console.info(
+        `[${adapter}] started with Redis down in ${startMs.toFixed(0)} ms; caching began ${resumedAfter} ms after Redis came up`,
+      );
     });
   });
 });

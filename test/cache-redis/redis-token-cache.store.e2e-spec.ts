@@ -86,7 +86,11 @@ describeWithRedis('RedisTokenCacheStore against a real redis-server', () => {
     const opening = await timed(() => store.open());
     expect(opening.outcome).toBe('rejected');
     expect(opening.ms).toBeLessThan(500);
-    const calls: Array<() => Promise<unknown>> = [() => store.get('k'), () => store.set('k', entry, 1000), () => store.delete('k')];
+    const calls: Array<() => Promise<unknown>> = [
+      () => store.get('k'),
+      () => store.set('k', entry, 1000),
+      () => store.delete('k'),
+    ];
     for (const call of calls) {
       const result = await timed(call);
       expect(result.outcome).toBe('rejected');
@@ -99,7 +103,13 @@ describeWithRedis('RedisTokenCacheStore against a real redis-server', () => {
     const client = createClient({ url, socket: { reconnectStrategy: 50 } });
     client.on('error', () => undefined);
     client.connect().catch(() => undefined);
-    const outcome = await Promise.race([client.get('k').then(() => 'settled', () => 'settled'), sleep(300).then(() => 'still waiting')]);
+    const outcome = await Promise.race([
+      client.get('k').then(
+        () => 'settled',
+        () => 'settled',
+      ),
+      sleep(300).then(() => 'still waiting'),
+    ]);
     client.destroy();
     expect(outcome).toBe('still waiting');
   });
@@ -137,7 +147,11 @@ describeWithRedis('RedisTokenCacheStore against a real redis-server', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
       const store = storeFor(redis.url, 'oauth2:hmac:');
-      const cache = new TokenCache('hmac', store, { timeToLiveSeconds: 60, hmacSecret: 'sixteen-or-more-chars', timeoutMs: 250 });
+      const cache = new TokenCache('hmac', store, {
+        timeToLiveSeconds: 60,
+        hmacSecret: 'sixteen-or-more-chars',
+        timeoutMs: 250,
+      });
       await cache.open();
       const key = cache.keyOf('as', 'the-token');
       await cache.set(key, { active: true, payload: entry.active ? entry.payload : {} });

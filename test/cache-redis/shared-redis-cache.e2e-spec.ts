@@ -1,7 +1,15 @@
 import { Body, Controller, Get, HttpCode, INestApplication, Post, UseGuards } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { OAuth2Attribute, OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes, TokenCache, TokenCacheRegistry } from '../../lib';
+import {
+  OAuth2Attribute,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Policy,
+  RequiredScopes,
+  TokenCache,
+  TokenCacheRegistry,
+} from '../../lib';
 import { genericResource, nowSeconds, resettable, sleep } from '../support/guard-e2e-helpers';
 import { AdapterName, RecordingLogger, startApp } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
@@ -49,7 +57,8 @@ class RevokeController {
 const newToken = () => randomBytes(32).toString('base64url');
 
 /** Every 12-character window of a token: none may appear in Redis. */
-const windowsOf = (token: string) => Array.from({ length: token.length - 11 }, (_, start) => token.slice(start, start + 12));
+const windowsOf = (token: string) =>
+  Array.from({ length: token.length - 11 }, (_, start) => token.slice(start, start + 12));
 
 function appModule(introspectionUrl: string, redisUrl: string) {
   return {
@@ -107,7 +116,7 @@ describeWithRedis('a Redis cache shared by two application instances', () => {
     expect(introspections()).toBe(1);
   });
 
-  it('the scope check runs on the other instance\'s entry too', async () => {
+  it("the scope check runs on the other instance's entry too", async () => {
     const token = activeToken({ scope: 'read' });
     await get(0, '/data', token).expect(200);
     const denied = await get(1, '/data/admin', token);

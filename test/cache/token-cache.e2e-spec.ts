@@ -2,7 +2,15 @@ import { Body, Controller, Get, HttpCode, INestApplication, Post, UseGuards } fr
 import request from 'supertest';
 import { CACHE_MANAGER, CacheModule } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
-import { OAuth2Attribute, OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes, TokenCache, TokenCacheRegistry } from '../../lib';
+import {
+  OAuth2Attribute,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Policy,
+  RequiredScopes,
+  TokenCache,
+  TokenCacheRegistry,
+} from '../../lib';
 import { genericResource, nowSeconds, resettable, sleep } from '../support/guard-e2e-helpers';
 import { ADAPTERS, startApp } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
@@ -147,14 +155,17 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
     expect(introspections()).toBe(2);
   });
 
-  it.each(['uncached', 'selected-none'])('a route without a cache (%s) introspects every time, and does not fill the cache', async (route) => {
-    const token = freshToken(route);
-    await get(`/data/${route}`, token).expect(200);
-    await get(`/data/${route}`, token).expect(200);
-    expect(introspections()).toBe(2);
-    await get('/data', token).expect(200);
-    expect(introspections()).toBe(3);
-  });
+  it.each(['uncached', 'selected-none'])(
+    'a route without a cache (%s) introspects every time, and does not fill the cache',
+    async (route) => {
+      const token = freshToken(route);
+      await get(`/data/${route}`, token).expect(200);
+      await get(`/data/${route}`, token).expect(200);
+      expect(introspections()).toBe(2);
+      await get('/data', token).expect(200);
+      expect(introspections()).toBe(3);
+    },
+  );
 
   it('an entry does not outlive exp', async () => {
     // exp 1 to 2 s ahead; the server, as a real one would, says inactive once exp has passed.
@@ -254,7 +265,10 @@ describe.each(ADAPTERS)('token cache on %s', (adapter) => {
       if (calls === 2) {
         return { status: 200, body: 'not json' };
       }
-      return { status: 200, body: presented === undefined ? { active: false } : server.tokens.get(presented) ?? { active: false } };
+      return {
+        status: 200,
+        body: presented === undefined ? { active: false } : (server.tokens.get(presented) ?? { active: false }),
+      };
     };
     const down = await get('/data', token);
     expect(down.status).toBe(403);
@@ -390,8 +404,14 @@ describe.each(ADAPTERS)("the application's own CacheModule as a 'store' cache, o
 
   it('keeps entries there, under oauth2:<name>: and a hash, and serves hits from it', async () => {
     server.tokens.set('app-cache-token', { active: true, client_id: 'c9' });
-    await request(app.getHttpServer()).get('/data').set('Authorization', 'Bearer app-cache-token').expect(200, { clientId: 'c9' });
-    await request(app.getHttpServer()).get('/data').set('Authorization', 'Bearer app-cache-token').expect(200, { clientId: 'c9' });
+    await request(app.getHttpServer())
+      .get('/data')
+      .set('Authorization', 'Bearer app-cache-token')
+      .expect(200, { clientId: 'c9' });
+    await request(app.getHttpServer())
+      .get('/data')
+      .set('Authorization', 'Bearer app-cache-token')
+      .expect(200, { clientId: 'c9' });
     expect(server.requestsTo('/introspect')).toHaveLength(1);
     const key = `oauth2:app:${TokenCache.key('as', 'app-cache-token')}`;
     expect(await appCache.get(key)).toEqual({ active: true, payload: { active: true, client_id: 'c9' } });

@@ -36,11 +36,13 @@ function concurrencyScenarios(cacheOptions: () => OAuth2CacheResourceOptions): v
     const introspected = () => server.requestsTo('/introspect').map((received) => received.form.get('token'));
     const get = (token: string) => request(app.getHttpServer()).get('/data').set('Authorization', `Bearer ${token}`);
     /** Answers from `tokens`, after `delayMs`: long enough that the concurrent requests overlap. */
-    const answerAfter = (delayMs: number) => (_request: unknown, token: string | undefined): ScriptedAnswer => ({
-      status: 200,
-      body: (token && server.tokens.get(token)) || { active: false },
-      delayMs,
-    });
+    const answerAfter =
+      (delayMs: number) =>
+      (_request: unknown, token: string | undefined): ScriptedAnswer => ({
+        status: 200,
+        body: (token && server.tokens.get(token)) || { active: false },
+        delayMs,
+      });
     function activeToken(): string {
       const token = newToken();
       server.tokens.set(token, { active: true, client_id: 'c1' });

@@ -58,7 +58,11 @@ async function postForm(
 ): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { Authorization: authorization, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+    headers: {
+      Authorization: authorization,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    },
     body: new URLSearchParams(form).toString(),
     signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
   });
@@ -281,8 +285,14 @@ describe.each(ADAPTERS)('conformance with node-oidc-provider on %s', (adapter) =
     const writeOnly = await obtainToken('orders:write');
     const noScope = await obtainToken();
 
-    await request(app.getHttpServer()).get('/orders/all').set('Authorization', `Bearer ${both}`).expect(200, { ok: true });
-    await request(app.getHttpServer()).get('/orders/any').set('Authorization', `Bearer ${writeOnly}`).expect(200, { ok: true });
+    await request(app.getHttpServer())
+      .get('/orders/all')
+      .set('Authorization', `Bearer ${both}`)
+      .expect(200, { ok: true });
+    await request(app.getHttpServer())
+      .get('/orders/any')
+      .set('Authorization', `Bearer ${writeOnly}`)
+      .expect(200, { ok: true });
     expectError(
       await request(app.getHttpServer()).get('/orders/any').set('Authorization', `Bearer ${noScope}`),
       'OAUTH2_INSUFFICIENT_SCOPE',
@@ -326,10 +336,14 @@ describe.each(ADAPTERS)('conformance with node-oidc-provider on %s', (adapter) =
     await request(app.getHttpServer()).get('/orders').set('Authorization', `Bearer ${token}`).expect(200);
   });
 
-  it('answers 403 OAUTH2_SERVER_UNAVAILABLE when the provider refuses the API\'s client credentials (401)', async () => {
+  it("answers 403 OAUTH2_SERVER_UNAVAILABLE when the provider refuses the API's client credentials (401)", async () => {
     const token = await obtainToken('orders:read');
     // The provider's own answer to wrong credentials: 401 invalid_client.
-    const direct = await postForm(provider.introspectionUrl, { token }, basic(provider.introspectionClient.clientId, 'not the secret'));
+    const direct = await postForm(
+      provider.introspectionUrl,
+      { token },
+      basic(provider.introspectionClient.clientId, 'not the secret'),
+    );
     expect(direct.status).toBe(401);
     expect(((await direct.json()) as { error: string }).error).toBe('invalid_client');
 

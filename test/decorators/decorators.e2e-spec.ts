@@ -98,7 +98,11 @@ class ValuesController {
   @Get('skipped')
   @SkipOAuth2()
   skipped(@AccessToken() token: unknown, @OAuth2Payload() payload: unknown, @Req() req: object) {
-    return { tokenIsUndefined: token === undefined, payloadIsUndefined: payload === undefined, attributes: getOAuth2Attributes(req) };
+    return {
+      tokenIsUndefined: token === undefined,
+      payloadIsUndefined: payload === undefined,
+      attributes: getOAuth2Attributes(req),
+    };
   }
 }
 
@@ -146,7 +150,10 @@ describe.each(ADAPTERS)('decorators on %s', (adapter) => {
     const url = await server.start();
     app = await startApp(adapter, {
       imports: [
-        OAuth2Module.forRoot({ resources: [genericResource('as', url)], policy: { oauthResource: 'as', extractPayload: true } }),
+        OAuth2Module.forRoot({
+          resources: [genericResource('as', url)],
+          policy: { oauthResource: 'as', extractPayload: true },
+        }),
       ],
       controllers: [ScopesController, MethodOnlyController, ValuesController, InterceptedController, PublicController],
     });
@@ -222,7 +229,11 @@ describe.each(ADAPTERS)('decorators on %s', (adapter) => {
 
   describe('@SkipOAuth2()', () => {
     it('on a method: no introspection, no attributes, even with a bad token', async () => {
-      await get('/values/skipped', 'unknown').expect(200, { tokenIsUndefined: true, payloadIsUndefined: true, attributes: {} });
+      await get('/values/skipped', 'unknown').expect(200, {
+        tokenIsUndefined: true,
+        payloadIsUndefined: true,
+        attributes: {},
+      });
       await get('/values/skipped').expect(200, { tokenIsUndefined: true, payloadIsUndefined: true, attributes: {} });
       expect(server.requests).toHaveLength(0);
     });

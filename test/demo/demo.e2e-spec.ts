@@ -9,7 +9,10 @@ const run = promisify(execFile);
 /** Waits, bounded, until a process has printed a line matching `pattern`. */
 function waitForOutput(child: ChildProcess, output: () => string, pattern: RegExp, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output()}`)),
+      timeoutMs,
+    );
     const check = () => {
       if (pattern.test(output())) {
         clearTimeout(timer);
@@ -35,10 +38,14 @@ describe('the demo (npm start)', () => {
 
   beforeAll(async () => {
     // What `npm start` does before it runs start.mjs.
-    await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.sample.json'], {
-      cwd: ROOT,
-      timeout: 90_000,
-    });
+    await run(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.sample.json'],
+      {
+        cwd: ROOT,
+        timeout: 90_000,
+      },
+    );
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DEMO_AS_PORT: '0' };
     delete env.OAUTH2_INTROSPECTION_URL;
     demo = spawn(process.execPath, ['sample/start.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,7 +67,11 @@ describe('the demo (npm start)', () => {
     const expected = curls.map((line) => Number(/#\s*(\d{3})/.exec(line)?.[1]));
     // One shell, as a user pasting: the token variables carry over; print each status on its own line.
     const script = lines
-      .map((line) => (line.trim().startsWith('curl') ? `${line.replace(/\s+#.*$/, '').replace('curl -i', 'curl -s -o /dev/null -w "%{http_code}\\n"')}` : line))
+      .map((line) =>
+        line.trim().startsWith('curl')
+          ? `${line.replace(/\s+#.*$/, '').replace('curl -i', 'curl -s -o /dev/null -w "%{http_code}\\n"')}`
+          : line,
+      )
       .join('\n');
     const { stdout } = await run('bash', ['-c', `set -e\n${script}`], { timeout: 30_000 });
     expect(stdout.trim().split('\n').map(Number)).toEqual(expected);
@@ -70,7 +81,10 @@ describe('the demo (npm start)', () => {
   it('stops cleanly on Ctrl-C', async () => {
     const exited = new Promise<number | null>((resolve) => demo!.on('exit', (code) => resolve(code)));
     demo!.kill('SIGINT');
-    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref())]);
+    const code = await Promise.race([
+      exited,
+      new Promise((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref()),
+    ]);
     expect(code).toBe(0);
     expect(output).toContain('stopped');
   });

@@ -60,7 +60,10 @@ const CHALLENGE = 'Bearer realm="api"';
 
 /** Asserts a default error response: status, exact body, JSON, and the challenge (or its absence). */
 function expectError(response: Response, key: SpecErrorKey, challenge: string | undefined): void {
-  expect({ status: response.status, body: response.body }).toEqual({ status: SPEC_ERRORS[key].status, body: specErrorBody(key) });
+  expect({ status: response.status, body: response.body }).toEqual({
+    status: SPEC_ERRORS[key].status,
+    body: specErrorBody(key),
+  });
   expect(response.headers['content-type']).toMatch(/^application\/json/);
   expect(response.headers['www-authenticate']).toBe(challenge);
 }
@@ -99,8 +102,22 @@ describe.each(ADAPTERS)('error keys on %s', (adapter) => {
       imports: [
         OAuth2Module.forRoot({
           resources: [
-            { name: 'as', type: 'generic', introspectionEndpoint: `${url}/introspect`, clientId: 'api', clientSecret: 's', timeout: 3000 },
-            { name: 'slow', type: 'generic', introspectionEndpoint: `${url}/slow`, clientId: 'api', clientSecret: 's', timeout: 200 },
+            {
+              name: 'as',
+              type: 'generic',
+              introspectionEndpoint: `${url}/introspect`,
+              clientId: 'api',
+              clientSecret: 's',
+              timeout: 3000,
+            },
+            {
+              name: 'slow',
+              type: 'generic',
+              introspectionEndpoint: `${url}/slow`,
+              clientId: 'api',
+              clientSecret: 's',
+              timeout: 200,
+            },
             { name: 'stopped', type: 'generic', introspectionEndpoint: `${stoppedUrl}/introspect`, timeout: 1000 },
           ],
           policy: { oauthResource: 'as' },
@@ -184,7 +201,12 @@ describe.each(ADAPTERS)('error keys on %s', (adapter) => {
     });
 
     it('rejects an active token whose nbf is in the future', async () => {
-      server.tokens.set('early', { active: true, client_id: 'c1', nbf: epochSeconds() + 3600, exp: epochSeconds() + 7200 });
+      server.tokens.set('early', {
+        active: true,
+        client_id: 'c1',
+        nbf: epochSeconds() + 3600,
+        exp: epochSeconds() + 7200,
+      });
       expectError(await get('/e/open', 'Bearer early'), 'OAUTH2_INVALID_ACCESS_TOKEN', invalid);
     });
 

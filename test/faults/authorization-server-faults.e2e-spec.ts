@@ -56,25 +56,76 @@ interface FaultCase {
 function faultCases(baseUrl: string, gzipBomb: Buffer): FaultCase[] {
   const redirectTo = { Location: `${baseUrl}/followed` };
   return [
-    { name: 'answers after the timeout', fault: { kind: 'late', delayMs: TIMEOUT_MS * 3, body: { active: true } }, key: 'OAUTH2_SERVER_UNAVAILABLE', waitsForTimeout: true },
-    { name: 'reads the request and never answers', fault: { kind: 'hang' }, key: 'OAUTH2_SERVER_UNAVAILABLE', waitsForTimeout: true },
-    { name: 'drips its answer a byte at a time, slower than the timeout', fault: { kind: 'drip', intervalMs: 50, maxBytes: 200 }, key: 'OAUTH2_SERVER_UNAVAILABLE', waitsForTimeout: true },
-    { name: 'resets the connection mid-answer', fault: { kind: 'reset-mid-answer', prefix: '{"active":true,"sc' }, key: 'OAUTH2_SERVER_UNAVAILABLE' },
-    { name: 'resets the connection before answering', fault: { kind: 'reset-before-answer' }, key: 'OAUTH2_SERVER_UNAVAILABLE' },
-    { name: `answers 200 with ${HUGE_BYTES / 1048576} MiB, Content-Length declared`, fault: { kind: 'stream', totalBytes: HUGE_BYTES, declareLength: true }, key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-    { name: `answers 200 with ${HUGE_BYTES / 1048576} MiB, chunked`, fault: { kind: 'stream', totalBytes: HUGE_BYTES, declareLength: false }, key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-    { name: `answers a gzip bomb (${gzipBomb.length} bytes that inflate to ${HUGE_BYTES / 1048576} MiB)`, fault: { kind: 'gzip', compressed: gzipBomb }, key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-    { name: 'answers 200 with truncated JSON', fault: ok('{"active":true,"scope":"a b'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
+    {
+      name: 'answers after the timeout',
+      fault: { kind: 'late', delayMs: TIMEOUT_MS * 3, body: { active: true } },
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+      waitsForTimeout: true,
+    },
+    {
+      name: 'reads the request and never answers',
+      fault: { kind: 'hang' },
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+      waitsForTimeout: true,
+    },
+    {
+      name: 'drips its answer a byte at a time, slower than the timeout',
+      fault: { kind: 'drip', intervalMs: 50, maxBytes: 200 },
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+      waitsForTimeout: true,
+    },
+    {
+      name: 'resets the connection mid-answer',
+      fault: { kind: 'reset-mid-answer', prefix: '{"active":true,"sc' },
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+    },
+    {
+      name: 'resets the connection before answering',
+      fault: { kind: 'reset-before-answer' },
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+    },
+    {
+      name: `answers 200 with ${HUGE_BYTES / 1048576} MiB, Content-Length declared`,
+      fault: { kind: 'stream', totalBytes: HUGE_BYTES, declareLength: true },
+      key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+    },
+    {
+      name: `answers 200 with ${HUGE_BYTES / 1048576} MiB, chunked`,
+      fault: { kind: 'stream', totalBytes: HUGE_BYTES, declareLength: false },
+      key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+    },
+    {
+      name: `answers a gzip bomb (${gzipBomb.length} bytes that inflate to ${HUGE_BYTES / 1048576} MiB)`,
+      fault: { kind: 'gzip', compressed: gzipBomb },
+      key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+    },
+    {
+      name: 'answers 200 with truncated JSON',
+      fault: ok('{"active":true,"scope":"a b'),
+      key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+    },
     { name: 'answers 200 with an empty body', fault: ok(''), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
     { name: 'answers 200 with HTML', fault: ok('<html>maintenance</html>'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
     { name: 'answers 200 with the JSON []', fault: ok('[]'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-    { name: 'answers 200 with the JSON [{"active":true}]', fault: ok('[{"active":true}]'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
+    {
+      name: 'answers 200 with the JSON [{"active":true}]',
+      fault: ok('[{"active":true}]'),
+      key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+    },
     { name: 'answers 200 with the JSON "x"', fault: ok('"x"'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
     { name: 'answers 200 with the JSON 1', fault: ok('1'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
     { name: 'answers 200 with the JSON null', fault: ok('null'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
     { name: 'answers 200 with the JSON true', fault: ok('true'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-    { name: 'answers 200 with JSON nested 100000 deep', fault: ok(`{"active":true,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-    { name: 'answers active: "true" (a string RFC 7662 servers are known to send)', fault: ok({ active: 'true' }), key: undefined },
+    {
+      name: 'answers 200 with JSON nested 100000 deep',
+      fault: ok(`{"active":true,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+      key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+    },
+    {
+      name: 'answers active: "true" (a string RFC 7662 servers are known to send)',
+      fault: ok({ active: 'true' }),
+      key: undefined,
+    },
     { name: 'answers active: "false"', fault: ok({ active: 'false' }), key: 'OAUTH2_INVALID_ACCESS_TOKEN' },
     { name: 'answers active: 1', fault: ok({ active: 1 }), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
     { name: 'answers active: 0', fault: ok({ active: 0 }), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
@@ -88,14 +139,34 @@ function faultCases(baseUrl: string, gzipBomb: Buffer): FaultCase[] {
       fault: status(code, redirectTo),
       key: 'OAUTH2_SERVER_UNAVAILABLE' as const,
     })),
-    { name: 'answers 401 (client credentials refused)', fault: status(401, { 'WWW-Authenticate': 'Basic realm="as"' }, { error: 'invalid_client' }), key: 'OAUTH2_SERVER_UNAVAILABLE' },
+    {
+      name: 'answers 401 (client credentials refused)',
+      fault: status(401, { 'WWW-Authenticate': 'Basic realm="as"' }, { error: 'invalid_client' }),
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+    },
     { name: 'answers 403', fault: status(403, {}, { error: 'forbidden' }), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-    { name: 'answers 429 with Retry-After', fault: status(429, { 'Retry-After': '30' }, { error: 'slow_down' }), key: 'OAUTH2_SERVER_UNAVAILABLE' },
+    {
+      name: 'answers 429 with Retry-After',
+      fault: status(429, { 'Retry-After': '30' }, { error: 'slow_down' }),
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+    },
     { name: 'answers 500', fault: status(500, {}, 'Internal Server Error'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
     { name: 'answers 502', fault: status(502, {}, '<html>bad gateway</html>'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-    { name: 'answers 503 with Retry-After', fault: status(503, { 'Retry-After': '120' }, { error: 'temporarily_unavailable' }), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-    { name: 'answers 204 without a body', fault: { kind: 'answer', status: 204, body: '' }, key: 'OAUTH2_SERVER_UNAVAILABLE' },
-    { name: 'answers 200 active, 100 ms late: within the timeout', fault: { kind: 'late', delayMs: 100, body: { active: true } }, key: undefined },
+    {
+      name: 'answers 503 with Retry-After',
+      fault: status(503, { 'Retry-After': '120' }, { error: 'temporarily_unavailable' }),
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+    },
+    {
+      name: 'answers 204 without a body',
+      fault: { kind: 'answer', status: 204, body: '' },
+      key: 'OAUTH2_SERVER_UNAVAILABLE',
+    },
+    {
+      name: 'answers 200 active, 100 ms late: within the timeout',
+      fault: { kind: 'late', delayMs: 100, body: { active: true } },
+      key: undefined,
+    },
   ];
 }
 
@@ -118,7 +189,10 @@ describe.each(ADAPTERS)('authorization-server faults, on %s', (adapter) => {
     if (key === undefined) {
       expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: { ok: true } });
     } else {
-      expect({ status: response.status, body: response.body }).toEqual({ status: specErrorBody(key).statusCode, body: specErrorBody(key) });
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: specErrorBody(key).statusCode,
+        body: specErrorBody(key),
+      });
     }
   };
 
@@ -148,7 +222,15 @@ describe.each(ADAPTERS)('authorization-server faults, on %s', (adapter) => {
             generic('as', url),
             generic('silent', silentUrl),
             generic('refused', refused),
-            { name: 'am', type: 'gravitee-am', serverURL: url, securityDomain: DOMAIN, clientId: 'api', clientSecret: 'secret', timeout: TIMEOUT_MS },
+            {
+              name: 'am',
+              type: 'gravitee-am',
+              serverURL: url,
+              securityDomain: DOMAIN,
+              clientId: 'api',
+              clientSecret: 'secret',
+              timeout: TIMEOUT_MS,
+            },
           ],
         }),
       ],
@@ -186,9 +268,18 @@ describe.each(ADAPTERS)('authorization-server faults, on %s', (adapter) => {
         }
         await expectNextRequestWorks();
       } catch (error) {
-        throw new Error(`case "${testCase.name}" failed: ${(error as Error).message}\nso far:\n${seen.join("\n")}`, { cause: error });
+        throw new Error(`case "${testCase.name}" failed: ${(error as Error).message}\nso far:\n${seen.join('\n')}`, {
+          cause: error,
+        });
       }
-      reportFigure({ suite: 'faults', adapter, fault: testCase.name, status: response.status, key: response.body?.key ?? null, ms: Math.round(ms) });
+      reportFigure({
+        suite: 'faults',
+        adapter,
+        fault: testCase.name,
+        status: response.status,
+        key: response.body?.key ?? null,
+        ms: Math.round(ms),
+      });
     }
   });
 
@@ -203,7 +294,15 @@ describe.each(ADAPTERS)('authorization-server faults, on %s', (adapter) => {
     const { value: response, arrayBuffersMiB, heapMiB } = await peakMemoryDuring(async () => get('as', 'huge'));
     expectKey(response, 'OAUTH2_INVALID_SERVER_RESPONSE');
     const sent = server.recordsTo('/introspect')[0].bodyBytesSent;
-    reportFigure({ suite: 'faults', adapter, fault: 'huge answer memory', bodyMiB: HUGE_BYTES / 1048576, serverSentMiB: +(sent / 1048576).toFixed(2), arrayBuffersMiB, heapMiB });
+    reportFigure({
+      suite: 'faults',
+      adapter,
+      fault: 'huge answer memory',
+      bodyMiB: HUGE_BYTES / 1048576,
+      serverSentMiB: +(sent / 1048576).toFixed(2),
+      arrayBuffersMiB,
+      heapMiB,
+    });
     // The client hung up long before the end (what the server sent includes the kernel's socket buffers)...
     expect(sent).toBeLessThan(HUGE_BYTES / 2);
     // ...and never held the answer: 256 KiB accepted, plus chunks in flight.
@@ -230,12 +329,19 @@ describe.each(ADAPTERS)('authorization-server faults, on %s', (adapter) => {
 
   it('bounds 20 concurrent requests to a server that never answers, and leaves no connection open', async () => {
     faults.set('hang', { kind: 'hang' });
-    const { value: responses, ms } = await timed(async () => Promise.all(Array.from({ length: 20 }, () => get('as', 'hang'))));
+    const { value: responses, ms } = await timed(async () =>
+      Promise.all(Array.from({ length: 20 }, () => get('as', 'hang'))),
+    );
     for (const response of responses) {
       expectKey(response, 'OAUTH2_SERVER_UNAVAILABLE');
     }
     expect(ms).toBeLessThan(TIMED_OUT_MS);
-    reportFigure({ suite: 'faults', adapter, fault: '20 concurrent requests, server never answers', ms: Math.round(ms) });
+    reportFigure({
+      suite: 'faults',
+      adapter,
+      fault: '20 concurrent requests, server never answers',
+      ms: Math.round(ms),
+    });
     // Concurrent requests with one token share one introspection; whatever was opened is closed again.
     await waitFor(() => server.openConnections <= 1);
     await expectNextRequestWorks();

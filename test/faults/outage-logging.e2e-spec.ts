@@ -42,11 +42,14 @@ describe.each(ADAPTERS)('outage and debug logging, on %s', (adapter) => {
     return authorization === undefined ? call : call.set('Authorization', authorization);
   };
   const resourceLines = (level: string) =>
-    logger.lines.filter((line) => line.startsWith(`${level} `) && line.includes("authorization server of resource 'as'"));
+    logger.lines.filter(
+      (line) => line.startsWith(`${level} `) && line.includes("authorization server of resource 'as'"),
+    );
 
   beforeAll(async () => {
     const url = await server.start();
-    server.faultFor = (token) => outage ?? { kind: 'answer', body: (token && payloads.get(token)) ?? { active: false } };
+    server.faultFor = (token) =>
+      outage ?? { kind: 'answer', body: (token && payloads.get(token)) ?? { active: false } };
     app = await startApp(
       adapter,
       {
@@ -83,7 +86,9 @@ describe.each(ADAPTERS)('outage and debug logging, on %s', (adapter) => {
     for (let index = 0; index < 10; index += 1) {
       await get('/o/open', `Bearer sequential-${index}`).expect(403);
     }
-    const concurrent = await Promise.all(Array.from({ length: 10 }, (_, index) => get('/o/open', `Bearer concurrent-${index}`)));
+    const concurrent = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => get('/o/open', `Bearer concurrent-${index}`)),
+    );
     expect(concurrent.map((response) => response.status)).toEqual(Array(10).fill(403));
     // A timeout during the same outage is the same outage.
     outage = { kind: 'hang' };
@@ -107,7 +112,14 @@ describe.each(ADAPTERS)('outage and debug logging, on %s', (adapter) => {
     expect(seconds).toBeGreaterThanOrEqual(0.4);
     expect(seconds).toBeLessThanOrEqual(elapsed + 0.1);
     expect(resourceLines('warn')).toHaveLength(1);
-    reportFigure({ suite: 'outage-logging', adapter, failedRequests: 21, warnLines: 1, recoveryLines: 1, loggedOutageSeconds: seconds });
+    reportFigure({
+      suite: 'outage-logging',
+      adapter,
+      failedRequests: 21,
+      warnLines: 1,
+      recoveryLines: 1,
+      loggedOutageSeconds: seconds,
+    });
 
     // The next outage is a new one: one more warning.
     outage = { kind: 'reset-before-answer' };
@@ -118,25 +130,51 @@ describe.each(ADAPTERS)('outage and debug logging, on %s', (adapter) => {
   });
 
   it.each([
-    ['an inactive token', '/o/open', 'inactive-LOGCANARY-1', undefined, 'OAUTH2_INVALID_ACCESS_TOKEN', "introspection by resource 'as'"],
-    ['an expired token', '/o/open', 'expired-LOGCANARY-2', { active: true, exp: epochSeconds() - 600 }, 'OAUTH2_INVALID_ACCESS_TOKEN', "the payload's time claims"],
-    ['a token without the scope', '/o/scoped', 'unscoped-LOGCANARY-3', { active: true, scope: 'other' }, 'OAUTH2_INSUFFICIENT_SCOPE', 'the scope check'],
-  ])('names the step that rejected %s, and a fingerprint of the token, never the token', async (_name, path, token, payload, key, step) => {
-    if (payload) {
-      payloads.set(token, payload);
-    }
-    await get(path, `Bearer ${token}`);
-    const debug = logger.lines.filter((line) => line.startsWith('debug ') && line.includes(`rejected (${key})`));
-    expect(debug).toHaveLength(1);
-    expect(debug[0]).toContain(`rejected (${key}) at ${step}, token sha256:${fingerprint(token)}`);
-    expect(logger.lines.filter((line) => line.includes('LOGCANARY'))).toEqual([]);
-  });
+    [
+      'an inactive token',
+      '/o/open',
+      'inactive-LOGCANARY-1',
+      undefined,
+      'OAUTH2_INVALID_ACCESS_TOKEN',
+      "introspection by resource 'as'",
+    ],
+    [
+      'an expired token',
+      '/o/open',
+      'expired-LOGCANARY-2',
+      { active: true, exp: epochSeconds() - 600 },
+      'OAUTH2_INVALID_ACCESS_TOKEN',
+      "the payload's time claims",
+    ],
+    [
+      'a token without the scope',
+      '/o/scoped',
+      'unscoped-LOGCANARY-3',
+      { active: true, scope: 'other' },
+      'OAUTH2_INSUFFICIENT_SCOPE',
+      'the scope check',
+    ],
+  ])(
+    'names the step that rejected %s, and a fingerprint of the token, never the token',
+    async (_name, path, token, payload, key, step) => {
+      if (payload) {
+        payloads.set(token, payload);
+      }
+      await get(path, `Bearer ${token}`);
+      const debug = logger.lines.filter((line) => line.startsWith('debug ') && line.includes(`rejected (${key})`));
+      expect(debug).toHaveLength(1);
+      expect(debug[0]).toContain(`rejected (${key}) at ${step}, token sha256:${fingerprint(token)}`);
+      expect(logger.lines.filter((line) => line.includes('LOGCANARY'))).toEqual([]);
+    },
+  );
 
   it('names token extraction for a request without a usable header', async () => {
     await get('/o/open', 'Basic abc').expect(401);
     await get('/o/open', 'Bearer').expect(401);
     const debug = logger.lines.filter((line) => line.startsWith('debug '));
     expect(debug.some((line) => line.includes('rejected (OAUTH2_MISSING_HEADER) at token extraction'))).toBe(true);
-    expect(debug.some((line) => line.includes('rejected (OAUTH2_MISSING_ACCESS_TOKEN) at token extraction'))).toBe(true);
+    expect(debug.some((line) => line.includes('rejected (OAUTH2_MISSING_ACCESS_TOKEN) at token extraction'))).toBe(
+      true,
+    );
   });
 });

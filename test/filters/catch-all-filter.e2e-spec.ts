@@ -59,7 +59,10 @@ describe.each(ADAPTERS)('an application catch-all filter (useGlobalFilters) on %
       false,
       (created) =>
         created.useGlobalFilters(
-          new AppCatchAllFilter(delegate ? created.get(OAuth2ExceptionFilter) : undefined, created.get(HttpAdapterHost)),
+          new AppCatchAllFilter(
+            delegate ? created.get(OAuth2ExceptionFilter) : undefined,
+            created.get(HttpAdapterHost),
+          ),
         ),
     );
 

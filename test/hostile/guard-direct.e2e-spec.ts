@@ -81,16 +81,25 @@ describe('OAuth2Guard.canActivate on hostile requests', () => {
     try {
       return (await guard.canActivate(contextFor(handler, request))) === true ? true : 'false';
     } catch (error) {
-      return error instanceof OAuth2Exception ? 'OAuth2Exception' : `${(error as Error)?.name}: ${(error as Error)?.message}`;
+      return error instanceof OAuth2Exception
+        ? 'OAuth2Exception'
+        : `${(error as Error)?.name}: ${(error as Error)?.message}`;
     }
   }
 
   const anyString = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 60 }),
     fc.string({ unit: 'grapheme', maxLength: 30 }),
-    fc.string({ unit: fc.constantFrom('\ud800', '\udfff', '\u0000', '\r', '\n', '\u2028', '\ufeff', ' ', '\t'), maxLength: 10 }),
+    fc.string({
+      unit: fc.constantFrom('\ud800', '\udfff', '\u0000', '\r', '\n', '\u2028', '\ufeff', ' ', '\t'),
+      maxLength: 10,
+    }),
   );
-  const authorization = fc.oneof(anyString, anyString.map((rest) => `Bearer ${rest}`), anyString.map((rest) => `bearer\t${rest}`));
+  const authorization = fc.oneof(
+    anyString,
+    anyString.map((rest) => `Bearer ${rest}`),
+    anyString.map((rest) => `bearer\t${rest}`),
+  );
 
   it('allows only the active token and rejects everything else with OAuth2Exception (headers of any code point)', async () => {
     await fc.assert(
@@ -99,7 +108,9 @@ describe('OAuth2Guard.canActivate on hostile requests', () => {
         const request = { headers: values.length ? { authorization: values[0] } : {}, rawHeaders };
         const result = await outcome('header', request);
         const firstBearer = values.find((value) => /^[ \t]*bearer([ \t]|$)/i.test(value));
-        const allowed = firstBearer !== undefined && firstBearer.replace(/^[ \t]*bearer[ \t]+/i, '').replace(/[ \t]+$/, '') === ACTIVE;
+        const allowed =
+          firstBearer !== undefined &&
+          firstBearer.replace(/^[ \t]*bearer[ \t]+/i, '').replace(/[ \t]+$/, '') === ACTIVE;
         expect(result).toBe(allowed ? true : 'OAuth2Exception');
       }),
       { numRuns: 300, plugins: [fc.interruptAfterTimeLimit(15_000)] },
@@ -110,7 +121,12 @@ describe('OAuth2Guard.canActivate on hostile requests', () => {
     const query = fc.oneof(
       anyString.map((value) => `/d/query?access_token=${value}`),
       anyString.map((value) => `/d/query?${value}`),
-      fc.constantFrom('/d/query?access_token=%', '/d/query?access_token=%E0%A4%A', '/d/query?access_token=%00', '/d/query?access_token=&access_token=x'),
+      fc.constantFrom(
+        '/d/query?access_token=%',
+        '/d/query?access_token=%E0%A4%A',
+        '/d/query?access_token=%00',
+        '/d/query?access_token=&access_token=x',
+      ),
     );
     await fc.assert(
       fc.asyncProperty(query, async (url) => {

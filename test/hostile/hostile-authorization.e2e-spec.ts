@@ -56,10 +56,25 @@ class HostileController {
 
 /** Bytes of a header value: a string of code points up to 0xFF as latin1, above as UTF-8 (what a browser would send). */
 function bytesOf(value: string): Buffer {
-  return [...value].every((char) => char.charCodeAt(0) <= 0xff && char.length === 1) ? Buffer.from(value, 'latin1') : Buffer.from(value, 'utf8');
+  return [...value].every((char) => char.charCodeAt(0) <= 0xff && char.length === 1)
+    ? Buffer.from(value, 'latin1')
+    : Buffer.from(value, 'utf8');
 }
 
-const scheme = fc.constantFrom('Bearer', 'bearer', 'BEARER', 'bEaReR', 'Basic', 'Digest', 'DPoP', 'Bearerx', 'Bearer,', 'Bear', '', 'Token');
+const scheme = fc.constantFrom(
+  'Bearer',
+  'bearer',
+  'BEARER',
+  'bEaReR',
+  'Basic',
+  'Digest',
+  'DPoP',
+  'Bearerx',
+  'Bearer,',
+  'Bear',
+  '',
+  'Token',
+);
 const separator = fc.string({ unit: fc.constantFrom(' ', '\t'), maxLength: 4 });
 const tokenText = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 40 }) },
@@ -86,7 +101,10 @@ const tokenText = fc.oneof(
 /** One Authorization value, as the bytes on the wire; `\r` and `\n` would end the line, so they are left out. */
 const headerValue = fc
   .oneof(
-    { weight: 4, arbitrary: fc.tuple(separator, scheme, separator, tokenText, separator).map((parts) => parts.join('')) },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(separator, scheme, separator, tokenText, separator).map((parts) => parts.join('')),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 60 }) },
   )
   .map((value) => bytesOf(value.replace(/[\r\n]/g, '')));
@@ -104,7 +122,15 @@ describe.each(ADAPTERS)('hostile Authorization headers, on %s', (adapter) => {
     app = await startApp(adapter, {
       imports: [
         OAuth2Module.forRoot({
-          resources: [{ name: 'as', type: 'generic', introspectionEndpoint: `${url}/introspect`, clientId: 'api', clientSecret: 's' }],
+          resources: [
+            {
+              name: 'as',
+              type: 'generic',
+              introspectionEndpoint: `${url}/introspect`,
+              clientId: 'api',
+              clientSecret: 's',
+            },
+          ],
           policy: { oauthResource: 'as' },
         }),
       ],
@@ -125,7 +151,10 @@ describe.each(ADAPTERS)('hostile Authorization headers, on %s', (adapter) => {
     const received = values.map((value) => owsTrimmed(value.toString('latin1')));
     const tooLarge = values.reduce((sum, value) => sum + value.length, 0) > 16 * 1024 - 200;
     // Node's own parser may refuse before any guard runs: a control character (400), or headers over its limit (431).
-    if ((response.status === 400 && received.some((value) => CTL.test(value))) || (response.status === 431 && tooLarge)) {
+    if (
+      (response.status === 400 && received.some((value) => CTL.test(value))) ||
+      (response.status === 431 && tooLarge)
+    ) {
       expect(response.body).not.toContain('OAUTH2_');
       expect(introspected).toEqual([]);
       return;
@@ -177,8 +206,14 @@ describe.each(ADAPTERS)('hostile Authorization headers, on %s', (adapter) => {
     ['a non-breaking space before the token (not a separator)', [Buffer.from(`Bearer\u00a0${ACTIVE}`, 'latin1')]],
     ['a non-breaking space after the token (part of it)', [Buffer.from(`Bearer ${ACTIVE}\u00a0`, 'latin1')]],
     ['two schemes in one value', [Buffer.from(`Basic eA==, Bearer ${ACTIVE}`, 'latin1')]],
-    ['Basic, then Bearer, in two lines', [Buffer.from('Basic eA==', 'latin1'), Buffer.from(`Bearer ${ACTIVE}`, 'latin1')]],
-    ['an inactive Bearer, then the active one', [Buffer.from('Bearer nope', 'latin1'), Buffer.from(`Bearer ${ACTIVE}`, 'latin1')]],
+    [
+      'Basic, then Bearer, in two lines',
+      [Buffer.from('Basic eA==', 'latin1'), Buffer.from(`Bearer ${ACTIVE}`, 'latin1')],
+    ],
+    [
+      'an inactive Bearer, then the active one',
+      [Buffer.from('Bearer nope', 'latin1'), Buffer.from(`Bearer ${ACTIVE}`, 'latin1')],
+    ],
     ['the expired token', [Buffer.from(`Bearer ${EXPIRED}`, 'latin1')]],
     ['an empty header', [Buffer.alloc(0)]],
   ])('handles %s', async (_name, values) => {

@@ -62,7 +62,18 @@ const nbf = fc.oneof(
   anyJson,
 );
 const scope = fc.oneof(
-  fc.constantFrom(REQUIRED, `a ${REQUIRED} b`, `  ${REQUIRED}  `, `${REQUIRED},x`, 'ORDERS:READ', '', [REQUIRED], [[REQUIRED]], [1, REQUIRED, null], { [REQUIRED]: true }),
+  fc.constantFrom(
+    REQUIRED,
+    `a ${REQUIRED} b`,
+    `  ${REQUIRED}  `,
+    `${REQUIRED},x`,
+    'ORDERS:READ',
+    '',
+    [REQUIRED],
+    [[REQUIRED]],
+    [1, REQUIRED, null],
+    { [REQUIRED]: true },
+  ),
   fc.string({ unit: 'grapheme', maxLength: 30 }),
   fc.array(anyJson, { maxLength: 4 }),
   anyJson,
@@ -85,10 +96,14 @@ const payload = fc
     { requiredKeys: [] },
   )
   .chain((base) =>
-    fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'x', 'iat'), anyJson, { maxKeys: 3 }).map((extra) => ({
-      ...extra,
-      ...base,
-    })),
+    fc
+      .dictionary(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'x', 'iat'), anyJson, {
+        maxKeys: 3,
+      })
+      .map((extra) => ({
+        ...extra,
+        ...base,
+      })),
   );
 /**
  * A payload an honest server could send for an active token (active, unexpired, valid now), with odd
@@ -106,7 +121,11 @@ const plausible = fc
   })
   .map((claims) => Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined)));
 /** The body the server answers: plausible, arbitrary, or sometimes any JSON at all. */
-const answer = fc.oneof({ weight: 4, arbitrary: plausible }, { weight: 5, arbitrary: payload }, { weight: 1, arbitrary: anyJson });
+const answer = fc.oneof(
+  { weight: 4, arbitrary: plausible },
+  { weight: 5, arbitrary: payload },
+  { weight: 1, arbitrary: anyJson },
+);
 
 /** The body text: JSON, with `"RAW:..."` strings replaced by the raw number (JSON.stringify cannot write 1e400). */
 function bodyText(value: unknown): string {
@@ -137,7 +156,10 @@ function model(text: string, required: readonly string[]): Outcome {
     return { allowed: false, key: 'OAUTH2_INVALID_SERVER_RESPONSE' };
   }
   const nowSeconds = Date.now() / 1000;
-  if ((isDate(expClaim) && (expClaim as number) + TOLERANCE <= nowSeconds) || (isDate(nbfClaim) && (nbfClaim as number) - TOLERANCE > nowSeconds)) {
+  if (
+    (isDate(expClaim) && (expClaim as number) + TOLERANCE <= nowSeconds) ||
+    (isDate(nbfClaim) && (nbfClaim as number) - TOLERANCE > nowSeconds)
+  ) {
     return { allowed: false, key: 'OAUTH2_INVALID_ACCESS_TOKEN' };
   }
   const scopeClaim = own('scope') ?? own('scp');
@@ -224,13 +246,20 @@ describe.each(ADAPTERS)('hostile introspection payloads, on %s', (adapter) => {
       { numRuns: 150, plugins: [fc.interruptAfterTimeLimit(20_000)] },
     );
     // The generators reach every branch, the allowed one included.
-    expect([...outcomes.keys()].sort()).toEqual(['OAUTH2_INVALID_ACCESS_TOKEN', 'OAUTH2_INVALID_SERVER_RESPONSE', 'allowed']);
+    expect([...outcomes.keys()].sort()).toEqual([
+      'OAUTH2_INVALID_ACCESS_TOKEN',
+      'OAUTH2_INVALID_SERVER_RESPONSE',
+      'allowed',
+    ]);
   });
 
   it('keeps checking exp on a cache hit: a cached payload of an expired token never lets it through', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), async (secondsAgo, stringActive) => {
-        const text = bodyText({ active: stringActive ? 'true' : true, exp: Math.floor(Date.now() / 1000) - TOLERANCE - 5 - secondsAgo });
+        const text = bodyText({
+          active: stringActive ? 'true' : true,
+          exp: Math.floor(Date.now() / 1000) - TOLERANCE - 5 - secondsAgo,
+        });
         counter += 1;
         const token = `cached-${counter}`;
         bodies.set(token, text);
@@ -247,7 +276,11 @@ describe.each(ADAPTERS)('hostile introspection payloads, on %s', (adapter) => {
     ['exp beyond a double (1e400)', '{"active":true,"exp":1e400}', 'OAUTH2_INVALID_SERVER_RESPONSE'],
     ['exp a numeric string', `{"active":true,"exp":"${now + 3600}"}`, 'OAUTH2_INVALID_SERVER_RESPONSE'],
     ['a negative exp', '{"active":true,"exp":-1}', 'OAUTH2_INVALID_ACCESS_TOKEN'],
-    ['a duplicated active member (the last wins, as in JSON.parse)', '{"active":true,"active":false}', 'OAUTH2_INVALID_ACCESS_TOKEN'],
+    [
+      'a duplicated active member (the last wins, as in JSON.parse)',
+      '{"active":true,"active":false}',
+      'OAUTH2_INVALID_ACCESS_TOKEN',
+    ],
     ['a __proto__ member that says active', '{"__proto__":{"active":true}}', 'OAUTH2_INVALID_SERVER_RESPONSE'],
     ['JSON nested 40 deep', `{"active":true,"x":${'['.repeat(40)}${']'.repeat(40)}}`, 'OAUTH2_INVALID_SERVER_RESPONSE'],
   ])('rejects %s', async (_name, text, key) => {

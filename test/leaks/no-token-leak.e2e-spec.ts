@@ -32,7 +32,8 @@ function leaksIn(text: string): string[] {
   return FORBIDDEN.filter((canary) => text.includes(canary));
 }
 
-const fromPath = (context: ExecutionContext) => context.switchToHttp().getRequest<{ params?: Record<string, string> }>().params?.resource;
+const fromPath = (context: ExecutionContext) =>
+  context.switchToHttp().getRequest<{ params?: Record<string, string> }>().params?.resource;
 
 @Controller('leak')
 @UseGuards(OAuth2Guard)
@@ -102,7 +103,11 @@ function answerFor(token: string, baseUrl: string): ScriptedAnswer {
     case '.500':
       return { status: 500, headers: tagged, body: { error: MARKER, token, stack: `at ${MARKER}` } };
     case '.401':
-      return { status: 401, headers: { 'WWW-Authenticate': `Basic realm="${MARKER}"` }, body: `${MARKER} bad client ${SECRET}` };
+      return {
+        status: 401,
+        headers: { 'WWW-Authenticate': `Basic realm="${MARKER}"` },
+        body: `${MARKER} bad client ${SECRET}`,
+      };
     case '.302':
       return { status: 302, headers: { Location: `${baseUrl}/${MARKER}?token=${token}` }, body: MARKER };
     case '.scope':
@@ -124,34 +129,155 @@ interface LeakCase {
 const bearer = (suffix: string) => `Bearer ${TOKEN}${suffix}`;
 
 const CASES: LeakCase[] = [
-  { name: 'OAUTH2_MISSING_SERVER (selector returns undefined)', path: '/leak/no-server', authorization: bearer('.active'), key: 'OAUTH2_MISSING_SERVER' },
-  { name: 'OAUTH2_MISSING_SERVER (selector throws with the token in its message)', path: '/leak/throwing-selector', authorization: bearer('.active'), key: 'OAUTH2_MISSING_SERVER' },
-  { name: 'OAUTH2_MISSING_HEADER (Bearer glued to the token)', path: '/leak/via/as', authorization: `Bearer${TOKEN}`, key: 'OAUTH2_MISSING_HEADER' },
-  { name: 'OAUTH2_MISSING_HEADER (Basic with the secret)', path: '/leak/via/as', authorization: `Basic ${Buffer.from(`api:${SECRET}`).toString('base64')}`, key: 'OAUTH2_MISSING_HEADER' },
-  { name: 'OAUTH2_MISSING_ACCESS_TOKEN (token in a query the route does not accept)', path: `/leak/via/as?access_token=${TOKEN}`, authorization: 'Bearer', key: 'OAUTH2_MISSING_ACCESS_TOKEN' },
-  { name: 'OAUTH2_INVALID_ACCESS_TOKEN (inactive)', path: '/leak/via/as', authorization: bearer('.inactive'), key: 'OAUTH2_INVALID_ACCESS_TOKEN' },
-  { name: 'OAUTH2_INVALID_ACCESS_TOKEN (expired)', path: '/leak/via/as', authorization: bearer('.expired'), key: 'OAUTH2_INVALID_ACCESS_TOKEN' },
-  { name: 'OAUTH2_INVALID_SERVER_RESPONSE (non-JSON body)', path: '/leak/via/as', authorization: bearer('.nonjson'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-  { name: 'OAUTH2_INVALID_SERVER_RESPONSE (JSON array)', path: '/leak/via/as', authorization: bearer('.array'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-  { name: 'OAUTH2_INVALID_SERVER_RESPONSE (no active)', path: '/leak/via/as', authorization: bearer('.noactive'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-  { name: 'OAUTH2_INVALID_SERVER_RESPONSE (exp a string)', path: '/leak/via/as', authorization: bearer('.expstring'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-  { name: 'OAUTH2_INVALID_SERVER_RESPONSE (body beyond maxResponseBytes)', path: '/leak/via/as', authorization: bearer('.big'), key: 'OAUTH2_INVALID_SERVER_RESPONSE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (500 with a body)', path: '/leak/via/as', authorization: bearer('.500'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (401 with a body)', path: '/leak/via/as', authorization: bearer('.401'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (302 to a URL with the token)', path: '/leak/via/as', authorization: bearer('.302'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (timeout)', path: '/leak/via/slow', authorization: bearer('.active'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (timeout, token in the introspection URL)', path: '/leak/via/slow-query', authorization: bearer('.active'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (unreachable server)', path: '/leak/via/down', authorization: bearer('.active'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (unreachable server, token in the introspection URL)', path: '/leak/via/down-query', authorization: bearer('.active'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_SERVER_UNAVAILABLE (token in the request URL and in the introspection URL, unreachable server)', path: `/leak/query/down-query?access_token=${TOKEN}.active`, key: 'OAUTH2_SERVER_UNAVAILABLE' },
-  { name: 'OAUTH2_INSUFFICIENT_SCOPE', path: '/leak/scoped', authorization: bearer('.scope'), key: 'OAUTH2_INSUFFICIENT_SCOPE' },
-  { name: 'Gravitee AM: OAUTH2_INVALID_ACCESS_TOKEN (no active)', path: '/leak/via/am', authorization: bearer('.noactive'), key: 'OAUTH2_INVALID_ACCESS_TOKEN' },
-  { name: 'Gravitee AM: OAUTH2_SERVER_UNAVAILABLE (500 with a body)', path: '/leak/via/am', authorization: bearer('.500'), key: 'OAUTH2_SERVER_UNAVAILABLE' },
+  {
+    name: 'OAUTH2_MISSING_SERVER (selector returns undefined)',
+    path: '/leak/no-server',
+    authorization: bearer('.active'),
+    key: 'OAUTH2_MISSING_SERVER',
+  },
+  {
+    name: 'OAUTH2_MISSING_SERVER (selector throws with the token in its message)',
+    path: '/leak/throwing-selector',
+    authorization: bearer('.active'),
+    key: 'OAUTH2_MISSING_SERVER',
+  },
+  {
+    name: 'OAUTH2_MISSING_HEADER (Bearer glued to the token)',
+    path: '/leak/via/as',
+    authorization: `Bearer${TOKEN}`,
+    key: 'OAUTH2_MISSING_HEADER',
+  },
+  {
+    name: 'OAUTH2_MISSING_HEADER (Basic with the secret)',
+    path: '/leak/via/as',
+    authorization: `Basic ${Buffer.from(`api:${SECRET}`).toString('base64')}`,
+    key: 'OAUTH2_MISSING_HEADER',
+  },
+  {
+    name: 'OAUTH2_MISSING_ACCESS_TOKEN (token in a query the route does not accept)',
+    path: `/leak/via/as?access_token=${TOKEN}`,
+    authorization: 'Bearer',
+    key: 'OAUTH2_MISSING_ACCESS_TOKEN',
+  },
+  {
+    name: 'OAUTH2_INVALID_ACCESS_TOKEN (inactive)',
+    path: '/leak/via/as',
+    authorization: bearer('.inactive'),
+    key: 'OAUTH2_INVALID_ACCESS_TOKEN',
+  },
+  {
+    name: 'OAUTH2_INVALID_ACCESS_TOKEN (expired)',
+    path: '/leak/via/as',
+    authorization: bearer('.expired'),
+    key: 'OAUTH2_INVALID_ACCESS_TOKEN',
+  },
+  {
+    name: 'OAUTH2_INVALID_SERVER_RESPONSE (non-JSON body)',
+    path: '/leak/via/as',
+    authorization: bearer('.nonjson'),
+    key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+  },
+  {
+    name: 'OAUTH2_INVALID_SERVER_RESPONSE (JSON array)',
+    path: '/leak/via/as',
+    authorization: bearer('.array'),
+    key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+  },
+  {
+    name: 'OAUTH2_INVALID_SERVER_RESPONSE (no active)',
+    path: '/leak/via/as',
+    authorization: bearer('.noactive'),
+    key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+  },
+  {
+    name: 'OAUTH2_INVALID_SERVER_RESPONSE (exp a string)',
+    path: '/leak/via/as',
+    authorization: bearer('.expstring'),
+    key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+  },
+  {
+    name: 'OAUTH2_INVALID_SERVER_RESPONSE (body beyond maxResponseBytes)',
+    path: '/leak/via/as',
+    authorization: bearer('.big'),
+    key: 'OAUTH2_INVALID_SERVER_RESPONSE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (500 with a body)',
+    path: '/leak/via/as',
+    authorization: bearer('.500'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (401 with a body)',
+    path: '/leak/via/as',
+    authorization: bearer('.401'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (302 to a URL with the token)',
+    path: '/leak/via/as',
+    authorization: bearer('.302'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (timeout)',
+    path: '/leak/via/slow',
+    authorization: bearer('.active'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (timeout, token in the introspection URL)',
+    path: '/leak/via/slow-query',
+    authorization: bearer('.active'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (unreachable server)',
+    path: '/leak/via/down',
+    authorization: bearer('.active'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (unreachable server, token in the introspection URL)',
+    path: '/leak/via/down-query',
+    authorization: bearer('.active'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_SERVER_UNAVAILABLE (token in the request URL and in the introspection URL, unreachable server)',
+    path: `/leak/query/down-query?access_token=${TOKEN}.active`,
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
+  {
+    name: 'OAUTH2_INSUFFICIENT_SCOPE',
+    path: '/leak/scoped',
+    authorization: bearer('.scope'),
+    key: 'OAUTH2_INSUFFICIENT_SCOPE',
+  },
+  {
+    name: 'Gravitee AM: OAUTH2_INVALID_ACCESS_TOKEN (no active)',
+    path: '/leak/via/am',
+    authorization: bearer('.noactive'),
+    key: 'OAUTH2_INVALID_ACCESS_TOKEN',
+  },
+  {
+    name: 'Gravitee AM: OAUTH2_SERVER_UNAVAILABLE (500 with a body)',
+    path: '/leak/via/am',
+    authorization: bearer('.500'),
+    key: 'OAUTH2_SERVER_UNAVAILABLE',
+  },
   { name: 'success', path: '/leak/via/as', authorization: bearer('.active') },
-  { name: 'success, token in the query, introspected by query', path: `/leak/query/as-query?access_token=${TOKEN}.active` },
+  {
+    name: 'success, token in the query, introspected by query',
+    path: `/leak/query/as-query?access_token=${TOKEN}.active`,
+  },
   { name: 'success, cached (miss then hit)', path: '/leak/cached', authorization: bearer('.active') },
   { name: 'success, from the cache', path: '/leak/cached', authorization: bearer('.active') },
-  { name: 'success after the outage, on the resource that failed', path: '/leak/via/as', authorization: bearer('.active') },
+  {
+    name: 'success after the outage, on the resource that failed',
+    path: '/leak/via/as',
+    authorization: bearer('.active'),
+  },
 ];
 
 describe.each(ADAPTERS)('no token, secret or server answer leaks, on %s', (adapter) => {
@@ -167,7 +293,7 @@ describe.each(ADAPTERS)('no token, secret or server answer leaks, on %s', (adapt
         await unrefDelay(1000);
         return { status: 200, body: { active: true, note: MARKER } };
       }
-      const amToken = received.path === '/am/d/oauth/introspect' ? received.form.get('token') ?? undefined : token;
+      const amToken = received.path === '/am/d/oauth/introspect' ? (received.form.get('token') ?? undefined) : token;
       return answerFor(amToken ?? '', url);
     };
     const secretResource = { type: 'generic' as const, clientId: 'api', clientSecret: SECRET, timeout: 2000 };
@@ -178,12 +304,36 @@ describe.each(ADAPTERS)('no token, secret or server answer leaks, on %s', (adapt
           OAuth2Module.forRoot({
             resources: [
               { ...secretResource, name: 'as', introspectionEndpoint: `${url}/introspect`, maxResponseBytes: 1024 },
-              { ...secretResource, name: 'as-query', introspectionEndpoint: `${url}/introspect`, introspectionEndpointMethod: 'GET' },
+              {
+                ...secretResource,
+                name: 'as-query',
+                introspectionEndpoint: `${url}/introspect`,
+                introspectionEndpointMethod: 'GET',
+              },
               { ...secretResource, name: 'slow', introspectionEndpoint: `${url}/slow`, timeout: 200 },
-              { ...secretResource, name: 'slow-query', introspectionEndpoint: `${url}/slow`, introspectionEndpointMethod: 'GET', timeout: 200 },
+              {
+                ...secretResource,
+                name: 'slow-query',
+                introspectionEndpoint: `${url}/slow`,
+                introspectionEndpointMethod: 'GET',
+                timeout: 200,
+              },
               { ...secretResource, name: 'down', introspectionEndpoint: `${down}/introspect` },
-              { ...secretResource, name: 'down-query', introspectionEndpoint: `${down}/introspect`, introspectionEndpointMethod: 'GET' },
-              { name: 'am', type: 'gravitee-am', serverURL: `${url}/am`, securityDomain: 'd', clientId: 'am-client', clientSecret: SECRET, timeout: 2000 },
+              {
+                ...secretResource,
+                name: 'down-query',
+                introspectionEndpoint: `${down}/introspect`,
+                introspectionEndpointMethod: 'GET',
+              },
+              {
+                name: 'am',
+                type: 'gravitee-am',
+                serverURL: `${url}/am`,
+                securityDomain: 'd',
+                clientId: 'am-client',
+                clientSecret: SECRET,
+                timeout: 2000,
+              },
             ],
             caches: [{ name: 'local', timeToLiveSeconds: 60 }],
             policy: { oauthResource: 'as' },
@@ -225,7 +375,9 @@ describe.each(ADAPTERS)('no token, secret or server answer leaks, on %s', (adapt
   });
 
   it('the canaries were really in play: the server received the token and the secret', () => {
-    const received = server.requests.map((entry) => `${entry.url}\n${JSON.stringify(entry.headers)}\n${entry.body}`).join('\n');
+    const received = server.requests
+      .map((entry) => `${entry.url}\n${JSON.stringify(entry.headers)}\n${entry.body}`)
+      .join('\n');
     expect(received).toContain(TOKEN);
     expect(received).toContain(Buffer.from(`api:${SECRET}`).toString('base64'));
   });
@@ -234,8 +386,14 @@ describe.each(ADAPTERS)('no token, secret or server answer leaks, on %s', (adapt
     // Drives one outage here too, so that this test stands on its own.
     await request(app.getHttpServer()).get('/leak/via/down').set('Authorization', bearer('.active')).expect(403);
     expect(logger.lines.length).toBeGreaterThan(0);
-    expect(logger.lines.some((line) => line.startsWith('warn') && line.includes("resource 'down'") && line.includes('could not be reached'))).toBe(true);
-    expect(logger.lines.some((line) => line.startsWith('debug') && line.includes('OAUTH2_SERVER_UNAVAILABLE'))).toBe(true);
+    expect(
+      logger.lines.some(
+        (line) => line.startsWith('warn') && line.includes("resource 'down'") && line.includes('could not be reached'),
+      ),
+    ).toBe(true);
+    expect(logger.lines.some((line) => line.startsWith('debug') && line.includes('OAUTH2_SERVER_UNAVAILABLE'))).toBe(
+      true,
+    );
     expect(logger.lines.filter((line) => leaksIn(line).length > 0)).toEqual([]);
   });
 });

@@ -1,5 +1,15 @@
 import { jest } from '@jest/globals';
-import { Controller, DynamicModule, Get, Inject, Injectable, INestApplication, Module, Req, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  Inject,
+  Injectable,
+  INestApplication,
+  Module,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import request from 'supertest';
 import { getOAuth2Attributes, OAuth2Guard, OAuth2Module, type OAuth2ModuleOptions, SkipOAuth2 } from '../../lib';
 import { AppTracker, genericResource, resettable } from '../support/guard-e2e-helpers';
@@ -104,7 +114,10 @@ describe.each(ADAPTERS)('OAuth2Module binding on %s', (adapter) => {
     await apps.closeAll();
   });
 
-  const options = (): OAuth2ModuleOptions => ({ resources: [genericResource('as', url)], policy: { oauthResource: 'as' } });
+  const options = (): OAuth2ModuleOptions => ({
+    resources: [genericResource('as', url)],
+    policy: { oauthResource: 'as' },
+  });
 
   describe('forRoot({ global: true })', () => {
     let app: INestApplication;
@@ -127,16 +140,18 @@ describe.each(ADAPTERS)('OAuth2Module binding on %s', (adapter) => {
         expect(rejected.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
         const allowed = await request(app.getHttpServer()).get(path).set('Authorization', 'Bearer good');
         expect(allowed.status).toBe(200);
-        expect(allowed.body.attributes).toMatchObject({ 'oauth.access_token': 'good', 'oauth.client_id': 'c1', user: 'alice' });
+        expect(allowed.body.attributes).toMatchObject({
+          'oauth.access_token': 'good',
+          'oauth.client_id': 'c1',
+          user: 'alice',
+        });
       }
       // /feature is bound both globally and by @UseGuards: still one introspection per request.
       expect(server.requestsTo('/introspect')).toHaveLength(4);
     });
 
     it('@SkipOAuth2() on a handler lets requests through untouched', async () => {
-      await request(app.getHttpServer())
-        .get('/open/public')
-        .expect(200, { attributes: {}, authorization: null });
+      await request(app.getHttpServer()).get('/open/public').expect(200, { attributes: {}, authorization: null });
       await request(app.getHttpServer())
         .get('/open/public')
         .set('Authorization', 'Bearer unknown')
@@ -222,7 +237,12 @@ describe.each(ADAPTERS)('OAuth2Module binding on %s', (adapter) => {
       expect(missing.body.key).toBe('OAUTH2_MISSING_HEADER');
       const allowed = await request(app.getHttpServer()).get('/open').set('Authorization', 'Bearer good');
       expect(allowed.status).toBe(200);
-      expect(allowed.body.attributes['oauth.payload']).toEqual({ active: true, client_id: 'c1', sub: 'alice', scope: 'read' });
+      expect(allowed.body.attributes['oauth.payload']).toEqual({
+        active: true,
+        client_id: 'c1',
+        sub: 'alice',
+        scope: 'read',
+      });
       await request(app.getHttpServer()).get('/health').expect(200);
       expect(server.requestsTo('/introspect')).toHaveLength(1);
       expect(server.requestsTo('/introspect')[0].form.get('token')).toBe('good');

@@ -107,7 +107,10 @@ const BAD_OPTIONS: BadOptionsCase[] = [
   },
   {
     title: 'an oauthCacheResource when no cache is registered',
-    options: { resources: [genericResource('as', AS_URL)], policy: { oauthResource: 'as', oauthCacheResource: 'local' } },
+    options: {
+      resources: [genericResource('as', AS_URL)],
+      policy: { oauthResource: 'as', oauthCacheResource: 'local' },
+    },
     field: 'policy.oauthCacheResource',
     mentions: ["'local'", 'registered caches: none'],
   },
@@ -201,7 +204,11 @@ describe.each(ADAPTERS)('OAuth2Module start-up failures on %s', (adapter) => {
     const error = await startupError(adapter, {
       imports: [
         OAuth2Module.forRootAsync({
-          useFactory: () => ({ resources: [genericResource('as', AS_URL)], caches: [{ name: 'local' }], policy: { oauthResource: 'as' } }),
+          useFactory: () => ({
+            resources: [genericResource('as', AS_URL)],
+            caches: [{ name: 'local' }],
+            policy: { oauthResource: 'as' },
+          }),
         }),
       ],
       controllers: [TypoCacheController],

@@ -62,7 +62,10 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
     });
 
     it('true: @OAuth2Payload() is the full payload', async () => {
-      await request(app.getHttpServer()).get('/payload/on').set('Authorization', 'Bearer good').expect(200, { payload: PAYLOAD });
+      await request(app.getHttpServer())
+        .get('/payload/on')
+        .set('Authorization', 'Bearer good')
+        .expect(200, { payload: PAYLOAD });
     });
   });
 
@@ -150,7 +153,10 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
     it('are not checked (checkRequiredScopes defaults to false)', async () => {
       const app = await startApp(adapter, {
         imports: [
-          OAuth2Module.forRoot({ resources: [genericResource('as', url)], policy: { oauthResource: 'as', requiredScopes: ['admin'] } }),
+          OAuth2Module.forRoot({
+            resources: [genericResource('as', url)],
+            policy: { oauthResource: 'as', requiredScopes: ['admin'] },
+          }),
         ],
         controllers: [LazyController],
       });
@@ -207,7 +213,12 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
         imports: [
           OAuth2Module.forRoot({
             resources: [genericResource('as', url)],
-            policy: { oauthResource: 'as', checkRequiredScopes: true, requiredScopes: ['module:scope'], extractPayload: false },
+            policy: {
+              oauthResource: 'as',
+              checkRequiredScopes: true,
+              requiredScopes: ['module:scope'],
+              extractPayload: false,
+            },
           }),
         ],
         controllers: [LayersController, ModuleOnlyController],
@@ -300,10 +311,21 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
 
     it("each tenant's requests go to its own server, and only there", async () => {
       const http = app.getHttpServer();
-      await request(http).get('/tenant').set('x-tenant', 'blue').set('Authorization', 'Bearer shared').expect(200, { clientId: 'blue-client' });
-      await request(http).get('/tenant').set('x-tenant', 'red').set('Authorization', 'Bearer shared').expect(200, { clientId: 'red-client' });
+      await request(http)
+        .get('/tenant')
+        .set('x-tenant', 'blue')
+        .set('Authorization', 'Bearer shared')
+        .expect(200, { clientId: 'blue-client' });
+      await request(http)
+        .get('/tenant')
+        .set('x-tenant', 'red')
+        .set('Authorization', 'Bearer shared')
+        .expect(200, { clientId: 'red-client' });
       await request(http).get('/tenant').set('x-tenant', 'blue').set('Authorization', 'Bearer blue-only').expect(200);
-      const redRejects = await request(http).get('/tenant').set('x-tenant', 'red').set('Authorization', 'Bearer blue-only');
+      const redRejects = await request(http)
+        .get('/tenant')
+        .set('x-tenant', 'red')
+        .set('Authorization', 'Bearer blue-only');
       expect(redRejects.status).toBe(401);
       expect(redRejects.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
       expect(blue.requestsTo('/introspect').map((r) => r.form.get('token'))).toEqual(['shared', 'blue-only']);
@@ -339,7 +361,9 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
         return {
           authorization: req.headers.authorization ?? null,
           rawAuthorization: raw.headers.authorization ?? null,
-          inRawHeaders: (req.raw?.rawHeaders ?? req.rawHeaders ?? []).some((name: string) => name.toLowerCase() === 'authorization'),
+          inRawHeaders: (req.raw?.rawHeaders ?? req.rawHeaders ?? []).some(
+            (name: string) => name.toLowerCase() === 'authorization',
+          ),
         };
       }
     }
@@ -356,7 +380,10 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
     });
 
     it('true (the default): the handler sees the Authorization header', async () => {
-      await request(app.getHttpServer()).get('/forward/kept').set('Authorization', 'Bearer good').expect(200, { authorization: 'Bearer good' });
+      await request(app.getHttpServer())
+        .get('/forward/kept')
+        .set('Authorization', 'Bearer good')
+        .expect(200, { authorization: 'Bearer good' });
     });
 
     it('false: the handler sees no Authorization header', async () => {
@@ -367,7 +394,9 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
     });
 
     it('false: a rejected request is still rejected', async () => {
-      const response = await request(app.getHttpServer()).get('/forward/stripped').set('Authorization', 'Bearer unknown');
+      const response = await request(app.getHttpServer())
+        .get('/forward/stripped')
+        .set('Authorization', 'Bearer unknown');
       expect(response.status).toBe(401);
       expect(response.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
     });
@@ -447,7 +476,10 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
     beforeAll(async () => {
       app = await startApp(adapter, {
         imports: [
-          OAuth2Module.forRoot({ resources: [genericResource('as', url)], policy: { oauthResource: 'as', clockToleranceSeconds: 5 } }),
+          OAuth2Module.forRoot({
+            resources: [genericResource('as', url)],
+            policy: { oauthResource: 'as', clockToleranceSeconds: 5 },
+          }),
         ],
         controllers: [ClockController],
       });
@@ -474,7 +506,9 @@ describe.each(ADAPTERS)('policy options on %s', (adapter) => {
 
     it('exp 10 s in the past fails even with a tolerance of 5', async () => {
       server.tokens.set('old', { active: true, exp: nowSeconds() - 10 });
-      expect((await request(app.getHttpServer()).get('/clock/tolerant').set('Authorization', 'Bearer old')).status).toBe(401);
+      expect(
+        (await request(app.getHttpServer()).get('/clock/tolerant').set('Authorization', 'Bearer old')).status,
+      ).toBe(401);
     });
   });
 

@@ -48,7 +48,13 @@ class ProfileController {
 const REALM = 'orders';
 const RETRY_AFTER = 9;
 const plain = `Bearer realm="${REALM}"`;
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** [status, WWW-Authenticate, Retry-After] of each key under each profile, from the specification. */
 const EXPECTED: Record<OAuth2ErrorProfile, Record<SpecErrorKey, [number, string | undefined, string | undefined]>> = {
@@ -218,17 +224,31 @@ describe.each(ADAPTERS)('error profiles, on %s', (adapter) => {
       },
     });
     try {
-      const json = await request(app.getHttpServer()).get('/p/down').set('Authorization', 'Bearer good').set('Accept', 'application/json');
+      const json = await request(app.getHttpServer())
+        .get('/p/down')
+        .set('Authorization', 'Bearer good')
+        .set('Accept', 'application/json');
       expect({ status: json.status, body: json.body, retryAfter: json.headers['retry-after'] }).toEqual({
         status: 500,
         body: { error: 'temporarily_unavailable' },
         retryAfter: String(RETRY_AFTER),
       });
-      const text = await request(app.getHttpServer()).get('/p/down').set('Authorization', 'Bearer good').set('Accept', 'text/plain');
-      expect({ status: text.status, text: text.text, retryAfter: text.headers['retry-after'] }).toEqual({ status: 503, text: 'down', retryAfter: '120' });
+      const text = await request(app.getHttpServer())
+        .get('/p/down')
+        .set('Authorization', 'Bearer good')
+        .set('Accept', 'text/plain');
+      expect({ status: text.status, text: text.text, retryAfter: text.headers['retry-after'] }).toEqual({
+        status: 503,
+        text: 'down',
+        retryAfter: '120',
+      });
       const missing = await request(app.getHttpServer()).get('/p/open').set('Authorization', 'Bearer');
       expect(missing.status).toBe(401);
-      expect(missing.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', key: 'OAUTH2_MISSING_ACCESS_TOKEN' });
+      expect(missing.body).toMatchObject({
+        statusCode: 401,
+        error: 'Unauthorized',
+        key: 'OAUTH2_MISSING_ACCESS_TOKEN',
+      });
       expect(missing.headers['www-authenticate']).toBe(`${plain}, error="invalid_request"`);
     } finally {
       await app.close();
@@ -240,7 +260,12 @@ describe.each(ADAPTERS)('error profiles, on %s', (adapter) => {
     [{ retryAfterSeconds: 0 }, 'retryAfterSeconds must be an integer'],
   ])('refuses to start with %p', async (extra, message) => {
     const error = await startupError(adapter, {
-      imports: [OAuth2Module.forRoot({ resources: [{ name: 'as', type: 'generic', introspectionEndpoint: `${baseUrl}/introspect` }], ...extra } as never)],
+      imports: [
+        OAuth2Module.forRoot({
+          resources: [{ name: 'as', type: 'generic', introspectionEndpoint: `${baseUrl}/introspect` }],
+          ...extra,
+        } as never),
+      ],
       controllers: [ProfileController],
     });
     expect(error.message).toContain(message);

@@ -1,6 +1,13 @@
 import { Controller, ExecutionContext, Get, Headers, INestApplication, Param, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { OAuth2Attribute, OAuth2Guard, OAuth2Module, OAuth2Policy, OAuth2ResourceRegistry, RequiredScopes } from '../../lib';
+import {
+  OAuth2Attribute,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Policy,
+  OAuth2ResourceRegistry,
+  RequiredScopes,
+} from '../../lib';
 import { decodeClientBasic, specErrorBody } from '../support/e2e-kit';
 import { ADAPTERS, startApp } from '../support/http-adapters';
 import { ReceivedRequest, ScriptedIntrospectionServer } from '../support/introspection-server';
@@ -77,7 +84,8 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
   const userInfos = new Map<string, Record<string, unknown>>();
   let app: INestApplication;
 
-  const get = (path: string, authorization: string) => request(app.getHttpServer()).get(path).set('Authorization', authorization);
+  const get = (path: string, authorization: string) =>
+    request(app.getHttpServer()).get(path).set('Authorization', authorization);
   /** The one introspection request the server received. */
   const onlyRequest = (): ReceivedRequest => {
     expect(server.requests).toHaveLength(1);
@@ -101,7 +109,13 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
       imports: [
         OAuth2Module.forRoot({
           resources: [
-            { ...common, name: 'rfc', introspectionEndpoint: `${url}/rfc/introspect`, clientId: CLIENT_ID, clientSecret: SECRET },
+            {
+              ...common,
+              name: 'rfc',
+              introspectionEndpoint: `${url}/rfc/introspect`,
+              clientId: CLIENT_ID,
+              clientSecret: SECRET,
+            },
             {
               ...common,
               name: 'get-query',
@@ -164,7 +178,12 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
               userInfoEndpointMethod: 'POST',
             },
             { ...common, name: 'comma', introspectionEndpoint: `${url}/rfc/introspect`, scopeSeparator: ',' },
-            { ...common, name: 'username-claim', introspectionEndpoint: `${url}/rfc/introspect`, userClaim: 'username' },
+            {
+              ...common,
+              name: 'username-claim',
+              introspectionEndpoint: `${url}/rfc/introspect`,
+              userClaim: 'username',
+            },
           ],
           policy: { oauthResource: 'rfc' },
         }),
@@ -204,7 +223,10 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
     it('encodes the client id and secret per RFC 6749 §2.3.1, so a server decodes them exactly', async () => {
       server.tokens.set('tok-2', { active: true });
       await get('/w/rfc', 'Bearer tok-2').expect(200);
-      expect(decodeClientBasic(onlyRequest().headers.authorization as string)).toEqual({ clientId: CLIENT_ID, clientSecret: SECRET });
+      expect(decodeClientBasic(onlyRequest().headers.authorization as string)).toEqual({
+        clientId: CLIENT_ID,
+        clientSecret: SECRET,
+      });
     });
 
     it('form-encodes a token holding &, =, + and % so it arrives intact, as one field', async () => {
@@ -231,7 +253,10 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
       ]);
       expect(received.body).toBe('');
       expect(received.headers['content-type']).toBeUndefined();
-      expect(decodeClientBasic(received.headers.authorization as string)).toEqual({ clientId: CLIENT_ID, clientSecret: SECRET });
+      expect(decodeClientBasic(received.headers.authorization as string)).toEqual({
+        clientId: CLIENT_ID,
+        clientSecret: SECRET,
+      });
     });
 
     it('URL-encodes a token holding & and =, which arrives intact as one parameter (no injection)', async () => {
@@ -350,7 +375,10 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
 
     it('userInfo(token) with userInfoEndpointMethod POST', async () => {
       userInfos.set('tok-uip', { sub: 'u-2' });
-      await request(app.getHttpServer()).get('/registry/userinfo-post/userinfo').set('X-Token', 'tok-uip').expect(200, { sub: 'u-2' });
+      await request(app.getHttpServer())
+        .get('/registry/userinfo-post/userinfo')
+        .set('X-Token', 'tok-uip')
+        .expect(200, { sub: 'u-2' });
       const received = onlyRequest();
       expect(received.method).toBe('POST');
       expect(received.path).toBe('/ui/post');
@@ -368,7 +396,10 @@ describe.each(ADAPTERS)('generic resource on the wire, on %s', (adapter) => {
         ['token', 'tok-i'],
         ['token_type_hint', 'access_token'],
       ]);
-      expect(decodeClientBasic(received.headers.authorization as string)).toEqual({ clientId: CLIENT_ID, clientSecret: SECRET });
+      expect(decodeClientBasic(received.headers.authorization as string)).toEqual({
+        clientId: CLIENT_ID,
+        clientSecret: SECRET,
+      });
     });
 
     it('introspect(token) of an inactive token resolves with active: false', async () => {

@@ -52,7 +52,8 @@ describe.each(ADAPTERS)('Gravitee AM resource on the wire, on %s', (adapter) => 
   const userInfos = new Map<string, Record<string, unknown>>();
   let app: INestApplication;
 
-  const get = (path: string, authorization: string) => request(app.getHttpServer()).get(path).set('Authorization', authorization);
+  const get = (path: string, authorization: string) =>
+    request(app.getHttpServer()).get(path).set('Authorization', authorization);
   const onlyRequest = (): ReceivedRequest => {
     expect(server.requests).toHaveLength(1);
     return server.requests[0];
@@ -125,8 +126,13 @@ describe.each(ADAPTERS)('Gravitee AM resource on the wire, on %s', (adapter) => 
     expect(received.url).toBe(path);
     expect(received.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
     expect([...received.form.entries()]).toEqual([['token', token]]);
-    expect(received.headers.authorization).toBe(`Basic ${Buffer.from('am+client:am%3Ase+cr%25t%2B').toString('base64')}`);
-    expect(decodeClientBasic(received.headers.authorization as string)).toEqual({ clientId: CLIENT_ID, clientSecret: SECRET });
+    expect(received.headers.authorization).toBe(
+      `Basic ${Buffer.from('am+client:am%3Ase+cr%25t%2B').toString('base64')}`,
+    );
+    expect(decodeClientBasic(received.headers.authorization as string)).toEqual({
+      clientId: CLIENT_ID,
+      clientSecret: SECRET,
+    });
   }
 
   describe('V1_X', () => {

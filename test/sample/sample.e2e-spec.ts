@@ -37,7 +37,9 @@ describe.each(ADAPTERS)('the sample orders API on %s', (adapter) => {
     expect(refused.body.key).toBe('OAUTH2_INSUFFICIENT_SCOPE');
     expect(server.requestsTo('/introspect')).toHaveLength(1);
     const { authorization } = server.requests[0].headers;
-    expect(Buffer.from(String(authorization).replace('Basic ', ''), 'base64').toString()).toBe('orders-api:orders-secret');
+    expect(Buffer.from(String(authorization).replace('Basic ', ''), 'base64').toString()).toBe(
+      'orders-api:orders-secret',
+    );
   });
 
   it('lets a writer create an order and echoes the caller on /me', async () => {

@@ -23,7 +23,15 @@ describe.each(ADAPTERS)('smoke on %s', (adapter) => {
     app = await startApp(adapter, {
       imports: [
         OAuth2Module.forRoot({
-          resources: [{ name: 'as', type: 'generic', introspectionEndpoint: `${url}/introspect`, clientId: 'api', clientSecret: 's' }],
+          resources: [
+            {
+              name: 'as',
+              type: 'generic',
+              introspectionEndpoint: `${url}/introspect`,
+              clientId: 'api',
+              clientSecret: 's',
+            },
+          ],
           policy: { oauthResource: 'as', extractPayload: true },
         }),
       ],
@@ -38,13 +46,23 @@ describe.each(ADAPTERS)('smoke on %s', (adapter) => {
   it('passes an active token with the scope, rejects the others', async () => {
     server.tokens.set('good', { active: true, client_id: 'c1', scope: 'orders:read' });
     server.tokens.set('weak', { active: true, client_id: 'c1', scope: 'other' });
-    await request(app.getHttpServer()).get('/orders').set('Authorization', 'Bearer good').expect(200, { clientId: 'c1' });
+    await request(app.getHttpServer())
+      .get('/orders')
+      .set('Authorization', 'Bearer good')
+      .expect(200, { clientId: 'c1' });
     const weak = await request(app.getHttpServer()).get('/orders').set('Authorization', 'Bearer weak');
     expect(weak.status).toBe(403);
     expect(weak.body.key).toBe('OAUTH2_INSUFFICIENT_SCOPE');
-    expect(weak.headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="orders:read"');
+    expect(weak.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="orders:read"',
+    );
     const none = await request(app.getHttpServer()).get('/orders');
     expect(none.status).toBe(401);
-    expect(none.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'No OAuth authorization header was supplied', key: 'OAUTH2_MISSING_HEADER' });
+    expect(none.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'No OAuth authorization header was supplied',
+      key: 'OAUTH2_MISSING_HEADER',
+    });
   });
 });

@@ -33,14 +33,15 @@ function instantResource(active: boolean): OAuth2Resource & { calls: number } {
     calls: 0,
     async introspect(): Promise<IntrospectionResult> {
       resource.calls += 1;
-      return active ? { active: true, payload: Object.freeze({ active: true, client_id: 'c1', scope: 'read' }) } : inactive;
+      return active
+        ? { active: true, payload: Object.freeze({ active: true, client_id: 'c1', scope: 'read' }) }
+        : inactive;
     },
   };
   return resource as unknown as OAuth2Resource & { calls: number };
 }
 
 const sprayToken = (index: number) => `spray-${index}-${randomBytes(16).toString('base64url')}`;
-
 
 /** `activePayload` answers a cache hit at once and may throw at once: as a promise, for these loops. */
 function lookUp(service: TokenIntrospectionService, resource: OAuth2Resource, cache: TokenCache, token: string) {
@@ -56,7 +57,13 @@ describe('a spray of 100,000 distinct tokens on a memory cache of 1,000 entries'
   };
 
   /** Sends `count` fresh tokens through the service, `BATCH` at a time; checks the bound after each batch. */
-  async function spray(service: TokenIntrospectionService, resource: OAuth2Resource, cache: TokenCache, store: MemoryTokenCacheStore, count: number) {
+  async function spray(
+    service: TokenIntrospectionService,
+    resource: OAuth2Resource,
+    cache: TokenCache,
+    store: MemoryTokenCacheStore,
+    count: number,
+  ) {
     let largest = 0;
     for (let start = 0; start < count; start += BATCH) {
       await Promise.all(
@@ -76,36 +83,40 @@ describe('a spray of 100,000 distinct tokens on a memory cache of 1,000 entries'
   it.each([
     ['inactive tokens, kept by negativeTimeToLiveSeconds', false],
     ['active tokens', true],
-  ])('%s: the cache stays within maxEntries, and the heap does not grow with the spray', async (_, active) => {
-    const store = new MemoryTokenCacheStore(MAX_ENTRIES);
-    const cache = new TokenCache('spray', store, { timeToLiveSeconds: 300, negativeTimeToLiveSeconds: 60 });
-    const resource = instantResource(active);
-    const service = new TokenIntrospectionService();
-    try {
-      const empty = heapUsed();
-      // Fill the cache first, so that the baseline holds the 1,000 entries the bound allows.
-      await spray(service, resource, cache, store, 2 * MAX_ENTRIES);
-      const full = heapUsed();
-      const started = performance.now();
-      const largest = await spray(service, resource, cache, store, SPRAY);
-      const elapsed = performance.now() - started;
-      const after = heapUsed();
+  ])(
+    '%s: the cache stays within maxEntries, and the heap does not grow with the spray',
+    async (_, active) => {
+      const store = new MemoryTokenCacheStore(MAX_ENTRIES);
+      const cache = new TokenCache('spray', store, { timeToLiveSeconds: 300, negativeTimeToLiveSeconds: 60 });
+      const resource = instantResource(active);
+      const service = new TokenIntrospectionService();
+      try {
+        const empty = heapUsed();
+        // Fill the cache first, so that the baseline holds the 1,000 entries the bound allows.
+        await spray(service, resource, cache, store, 2 * MAX_ENTRIES);
+        const full = heapUsed();
+        const started = performance.now();
+        const largest = await spray(service, resource, cache, store, SPRAY);
+        const elapsed = performance.now() - started;
+        const after = heapUsed();
 
-      expect(largest).toBeLessThanOrEqual(MAX_ENTRIES);
-      expect(store.size).toBeLessThanOrEqual(MAX_ENTRIES);
-      expect(resource.calls).toBe(SPRAY + 2 * MAX_ENTRIES);
-      const growth = after - full;
-      expect(growth).toBeLessThan(8 * 1024 * 1024);
-      console.info(
-        `[spray, ${active ? 'active' : 'inactive'}] ${SPRAY} tokens in ${elapsed.toFixed(0)} ms ` +
-          `(${((elapsed * 1000) / SPRAY).toFixed(1)} µs each); entries ≤ ${largest}; heap: empty ${mb(empty)}, ` +
-          `with ${MAX_ENTRIES} entries ${mb(full)} (${(((full - empty) / MAX_ENTRIES) | 0)} B/entry), ` +
-          `after the spray ${mb(after)} (growth ${mb(growth)})`,
-      );
-    } finally {
-      await cache.close();
-    }
-  }, 30_000);
+        expect(largest).toBeLessThanOrEqual(MAX_ENTRIES);
+        expect(store.size).toBeLessThanOrEqual(MAX_ENTRIES);
+        expect(resource.calls).toBe(SPRAY + 2 * MAX_ENTRIES);
+        const growth = after - full;
+        expect(growth).toBeLessThan(8 * 1024 * 1024);
+        console.info(
+          `[spray, ${active ? 'active' : 'inactive'}] ${SPRAY} tokens in ${elapsed.toFixed(0)} ms ` +
+            `(${((elapsed * 1000) / SPRAY).toFixed(1)} µs each); entries ≤ ${largest}; heap: empty ${mb(empty)}, ` +
+            `with ${MAX_ENTRIES} entries ${mb(full)} (${((full - empty) / MAX_ENTRIES) | 0} B/entry), ` +
+            `after the spray ${mb(after)} (growth ${mb(growth)})`,
+        );
+      } finally {
+        await cache.close();
+      }
+    },
+    30_000,
+  );
 
   it('keeps the most recent tokens: the last 1,000 of the spray are hits', async () => {
     const store = new MemoryTokenCacheStore(MAX_ENTRIES);
@@ -119,7 +130,9 @@ describe('a spray of 100,000 distinct tokens on a memory cache of 1,000 entries'
       }
       const calls = resource.calls;
       for (const token of tokens.slice(-MAX_ENTRIES)) {
-        await expect(lookUp(service, resource, cache, token)).rejects.toMatchObject({ key: 'OAUTH2_INVALID_ACCESS_TOKEN' });
+        await expect(lookUp(service, resource, cache, token)).rejects.toMatchObject({
+          key: 'OAUTH2_INVALID_ACCESS_TOKEN',
+        });
       }
       expect(resource.calls).toBe(calls);
       await lookUp(service, resource, cache, tokens[0]).catch(() => undefined);

@@ -18,7 +18,10 @@ export const SPEC_ERRORS = {
     status: 403,
     message: 'Access token can not be validated because of a technical error with authorization server',
   },
-  OAUTH2_INSUFFICIENT_SCOPE: { status: 403, message: 'One of the required scopes was missing while introspecting access token' },
+  OAUTH2_INSUFFICIENT_SCOPE: {
+    status: 403,
+    message: 'One of the required scopes was missing while introspecting access token',
+  },
 } as const;
 
 export type SpecErrorKey = keyof typeof SPEC_ERRORS;
@@ -52,7 +55,10 @@ export async function refusedUrl(): Promise<string> {
  * Decodes an HTTP Basic client authentication as RFC 6749 §2.3.1 says a server must: base64, split
  * at the first `:`, then `application/x-www-form-urlencoded` decoding of each half.
  */
-export function decodeClientBasic(header: string | undefined, scheme = 'Basic'): { clientId: string; clientSecret: string } | undefined {
+export function decodeClientBasic(
+  header: string | undefined,
+  scheme = 'Basic',
+): { clientId: string; clientSecret: string } | undefined {
   if (header === undefined || !header.startsWith(`${scheme} `)) {
     return undefined;
   }

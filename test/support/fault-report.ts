@@ -23,7 +23,9 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
  * Samples the process's memory while `work` runs: the highest `arrayBuffers` (where Buffers live) and
  * heap seen, above what they were before. A coarse upper bound: other work of the process counts too.
  */
-export async function peakMemoryDuring<T>(work: () => Promise<T>): Promise<{ value: T; arrayBuffersMiB: number; heapMiB: number }> {
+export async function peakMemoryDuring<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; arrayBuffersMiB: number; heapMiB: number }> {
   const before = process.memoryUsage();
   let peakArrayBuffers = before.arrayBuffers;
   let peakHeap = before.heapUsed;
@@ -37,7 +39,11 @@ export async function peakMemoryDuring<T>(work: () => Promise<T>): Promise<{ val
     const value = await work();
     sample();
     const mib = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 100) / 100;
-    return { value, arrayBuffersMiB: mib(peakArrayBuffers - before.arrayBuffers), heapMiB: mib(peakHeap - before.heapUsed) };
+    return {
+      value,
+      arrayBuffersMiB: mib(peakArrayBuffers - before.arrayBuffers),
+      heapMiB: mib(peakHeap - before.heapUsed),
+    };
   } finally {
     clearInterval(sampler);
   }

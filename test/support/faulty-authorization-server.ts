@@ -108,7 +108,10 @@ export class FaultyAuthorizationServer {
       case 'hang':
         return;
       case 'reset-mid-answer':
-        response.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(fault.prefix.length + 1000) });
+        response.writeHead(200, {
+          'Content-Type': 'application/json',
+          'Content-Length': String(fault.prefix.length + 1000),
+        });
         response.write(fault.prefix);
         record.bodyBytesSent = fault.prefix.length;
         // Let the prefix reach the client before the RST.
@@ -130,17 +133,33 @@ export class FaultyAuthorizationServer {
   }
 }
 
-function send(response: ServerResponse, record: FaultRecord, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? {}));
+function send(
+  response: ServerResponse,
+  record: FaultRecord,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? {}));
   response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   response.end(payload);
   record.bodyBytesSent = payload.length;
 }
 
 /** Writes a huge body with backpressure, one shared chunk at a time, until done or the client leaves. */
-async function stream(response: ServerResponse, record: FaultRecord, totalBytes: number, declareLength: boolean): Promise<void> {
+async function stream(
+  response: ServerResponse,
+  record: FaultRecord,
+  totalBytes: number,
+  declareLength: boolean,
+): Promise<void> {
   const head = Buffer.from('{"active":true,"pad":"');
-  response.writeHead(200, { 'Content-Type': 'application/json', ...(declareLength && { 'Content-Length': String(totalBytes) }) });
+  response.writeHead(200, {
+    'Content-Type': 'application/json',
+    ...(declareLength && { 'Content-Length': String(totalBytes) }),
+  });
   let closed = false;
   const whenClosed = new Promise<void>((resolve) => response.once('close', resolve)).then(() => (closed = true));
   response.write(head);
@@ -158,7 +177,12 @@ async function stream(response: ServerResponse, record: FaultRecord, totalBytes:
   }
 }
 
-async function drip(response: ServerResponse, record: FaultRecord, intervalMs: number, maxBytes: number): Promise<void> {
+async function drip(
+  response: ServerResponse,
+  record: FaultRecord,
+  intervalMs: number,
+  maxBytes: number,
+): Promise<void> {
   response.writeHead(200, { 'Content-Type': 'application/json' });
   const body = '{"active":true,"pad":"' + 'a'.repeat(maxBytes);
   for (let index = 0; index < maxBytes && !response.destroyed; index += 1) {

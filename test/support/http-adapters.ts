@@ -10,15 +10,29 @@ export type AdapterName = (typeof ADAPTERS)[number];
 /** A logger that keeps every line, at every level, so tests can search them. */
 export class RecordingLogger implements LoggerService {
   readonly lines: string[] = [];
-  log(message: unknown, ...rest: unknown[]): void { this.record('log', message, rest); }
-  error(message: unknown, ...rest: unknown[]): void { this.record('error', message, rest); }
-  warn(message: unknown, ...rest: unknown[]): void { this.record('warn', message, rest); }
-  debug(message: unknown, ...rest: unknown[]): void { this.record('debug', message, rest); }
-  verbose(message: unknown, ...rest: unknown[]): void { this.record('verbose', message, rest); }
-  fatal(message: unknown, ...rest: unknown[]): void { this.record('fatal', message, rest); }
+  log(message: unknown, ...rest: unknown[]): void {
+    this.record('log', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.record('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.record('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.record('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.record('verbose', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.record('fatal', message, rest);
+  }
   setLogLevels(_levels: LogLevel[]): void {}
   private record(level: string, message: unknown, rest: unknown[]): void {
-    this.lines.push(`${level} ${[message, ...rest].map((part) => (part instanceof Error ? `${part.message} ${part.stack}` : typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}`);
+    this.lines.push(
+      `${level} ${[message, ...rest].map((part) => (part instanceof Error ? `${part.message} ${part.stack}` : typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}`,
+    );
   }
 }
 

@@ -40,7 +40,9 @@ export class HttpsIntrospectionServer {
         });
         const active = form.get('token') === 'good';
         response.writeHead(200, { 'Content-Type': 'application/json' });
-        response.end(JSON.stringify(active ? { active: true, client_id: 'orders-api', scope: 'orders:read' } : { active: false }));
+        response.end(
+          JSON.stringify(active ? { active: true, client_id: 'orders-api', scope: 'orders:read' } : { active: false }),
+        );
       });
     });
     server.keepAliveTimeout = 1000;

@@ -16,7 +16,12 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
  * 0x7F, several `Authorization` lines, oversized values). Reads the answer until the server closes
  * the connection (`Connection: close`), bounded in time and size.
  */
-export function rawGet(port: number, path: string, headerLines: readonly Buffer[], timeoutMs = 5000): Promise<RawResponse> {
+export function rawGet(
+  port: number,
+  path: string,
+  headerLines: readonly Buffer[],
+  timeoutMs = 5000,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
@@ -26,7 +31,9 @@ export function rawGet(port: number, path: string, headerLines: readonly Buffer[
       reject(new Error(`no complete answer within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.on('connect', () => {
-      const lines: Buffer[] = [Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`, 'latin1')];
+      const lines: Buffer[] = [
+        Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`, 'latin1'),
+      ];
       for (const line of headerLines) {
         lines.push(line, Buffer.from('\r\n', 'latin1'));
       }

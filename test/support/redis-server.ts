@@ -27,12 +27,16 @@ export function describeWithRedis(name: string, body: () => void): void {
   if (process.env.OAUTH2_TEST_REQUIRE_REDIS === '1') {
     describe(name, () => {
       it('needs redis-server', () => {
-        throw new Error('redis-server is not installed, and OAUTH2_TEST_REQUIRE_REDIS=1 requires it (apt-get install redis-server)');
+        throw new Error(
+          'redis-server is not installed, and OAUTH2_TEST_REQUIRE_REDIS=1 requires it (apt-get install redis-server)',
+        );
       });
     });
     return;
   }
-  console.warn(`SKIPPED "${name}": redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)`);
+  console.warn(
+    `SKIPPED "${name}": redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)`,
+  );
   describe.skip(name, body);
 }
 
@@ -170,7 +174,9 @@ export class RedisServer {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`redis-server exited (${code ?? signal}):\n${this.output}`))),
+      child.once('exit', (code, signal) =>
+        reject(new Error(`redis-server exited (${code ?? signal}):\n${this.output}`)),
+      ),
     );
     exited.catch(() => undefined);
     await Promise.race([waitForPong(this.port, this.options, START_TIMEOUT_MS), exited]);
@@ -190,12 +196,18 @@ export class RedisServer {
       writeFileSync(join(this.tlsDirectory, 'ca.crt'), tls.caPem);
     }
     return [
-      '--port', '0',
-      '--tls-port', String(this.port),
-      '--tls-cert-file', join(this.tlsDirectory, 'server.crt'),
-      '--tls-key-file', join(this.tlsDirectory, 'server.key'),
-      '--tls-ca-cert-file', join(this.tlsDirectory, 'ca.crt'),
-      '--tls-auth-clients', tls.client ? 'yes' : 'no',
+      '--port',
+      '0',
+      '--tls-port',
+      String(this.port),
+      '--tls-cert-file',
+      join(this.tlsDirectory, 'server.crt'),
+      '--tls-key-file',
+      join(this.tlsDirectory, 'server.key'),
+      '--tls-ca-cert-file',
+      join(this.tlsDirectory, 'ca.crt'),
+      '--tls-auth-clients',
+      tls.client ? 'yes' : 'no',
       ...common,
       ...auth,
     ];
@@ -235,7 +247,9 @@ function ping(port: number, { password, tls }: RedisServerOptions): Promise<bool
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(password === undefined ? 'PING\r\n' : `AUTH ${password}\r\n`));
+    socket.once(tls ? 'secureConnect' : 'connect', () =>
+      socket.write(password === undefined ? 'PING\r\n' : `AUTH ${password}\r\n`),
+    );
     socket.on('data', (chunk) => {
       answer += chunk.toString('utf8');
       if (answer.includes('\r\n')) {
@@ -249,7 +263,10 @@ function findRedisServer(): string | undefined {
   const candidates = process.env.REDIS_SERVER_BIN
     ? [process.env.REDIS_SERVER_BIN]
     : [
-        ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server')),
+        ...(process.env.PATH ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, 'redis-server')),
         '/usr/bin/redis-server',
         '/usr/sbin/redis-server',
         '/usr/local/bin/redis-server',

@@ -47,12 +47,18 @@ export function issue(request: CertificateRequest, issuer?: Issued): Issued {
   cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
   cert.validity.notBefore = new Date(Date.now() + (request.notBeforeDays ?? -1) * DAY_MS);
   cert.validity.notAfter = new Date(Date.now() + (request.notAfterDays ?? 30) * DAY_MS);
-  const subject = [{ name: 'commonName', value: request.commonName }, { name: 'organizationName', value: 'nestjs-oauth2-policy tests' }];
+  const subject = [
+    { name: 'commonName', value: request.commonName },
+    { name: 'organizationName', value: 'nestjs-oauth2-policy tests' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(issuer ? issuer.cert.subject.attributes : subject);
   const extensions: object[] = [];
   if (request.usage === 'ca') {
-    extensions.push({ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true });
+    extensions.push(
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    );
   } else {
     extensions.push(
       { name: 'basicConstraints', cA: false },
@@ -80,7 +86,10 @@ export function certificateAuthority(commonName: string): Issued {
 
 /** A server certificate for 127.0.0.1 (and `localhost`), signed by a CA. */
 export function serverCertificate(ca: Issued, overrides: Partial<CertificateRequest> = {}): Issued {
-  return issue({ commonName: '127.0.0.1', ips: ['127.0.0.1'], dnsNames: ['localhost'], usage: 'server', ...overrides }, ca);
+  return issue(
+    { commonName: '127.0.0.1', ips: ['127.0.0.1'], dnsNames: ['localhost'], usage: 'server', ...overrides },
+    ca,
+  );
 }
 
 /** A client certificate (mutual TLS), signed by a CA. */
@@ -90,5 +99,7 @@ export function clientCertificate(ca: Issued, commonName: string): Issued {
 
 /** The private key of `issued`, encrypted with a passphrase (PKCS#8, AES-256-CBC). */
 export function encryptedKey(issued: Issued, passphrase: string): string {
-  return createPrivateKey(issued.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
+  return createPrivateKey(issued.keyPem)
+    .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
+    .toString();
 }

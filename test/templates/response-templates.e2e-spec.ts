@@ -58,7 +58,16 @@ describe.each(ADAPTERS)('response templates on %s', (adapter) => {
     app = await startApp(adapter, {
       imports: [
         OAuth2Module.forRoot({
-          resources: [{ name: 'as', type: 'generic', introspectionEndpoint: `${url}/introspect`, clientId: 'api', clientSecret: 's', timeout: 2000 }],
+          resources: [
+            {
+              name: 'as',
+              type: 'generic',
+              introspectionEndpoint: `${url}/introspect`,
+              clientId: 'api',
+              clientSecret: 's',
+              timeout: 2000,
+            },
+          ],
           policy: { oauthResource: 'as' },
           responseTemplates: {
             OAUTH2_MISSING_HEADER: {
@@ -69,7 +78,11 @@ describe.each(ADAPTERS)('response templates on %s', (adapter) => {
               '*/*': { headers: { 'X-Template': 'fallback' }, body: 'fallback template' },
             },
             OAUTH2_SERVER_UNAVAILABLE: {
-              'application/json': { status: 503, headers: { 'Retry-After': '5' }, body: '{"error":"temporarily_unavailable"}' },
+              'application/json': {
+                status: 503,
+                headers: { 'Retry-After': '5' },
+                body: '{"error":"temporarily_unavailable"}',
+              },
               '*/*': { status: 503, body: 'temporarily unavailable' },
             },
             OAUTH2_INSUFFICIENT_SCOPE: {
@@ -129,7 +142,10 @@ describe.each(ADAPTERS)('response templates on %s', (adapter) => {
     });
 
     it('matches media types case-insensitively, and reads application/* as any application type', async () => {
-      expect((await call('/t/open', undefined, 'Application/JSON')).body).toEqual({ error: 'json_template', hint: 'send a bearer token' });
+      expect((await call('/t/open', undefined, 'Application/JSON')).body).toEqual({
+        error: 'json_template',
+        hint: 'send a bearer token',
+      });
       expect((await call('/t/open', undefined, 'application/*')).status).toBe(400);
     });
 
@@ -192,7 +208,11 @@ describe.each(ADAPTERS)('response templates on %s', (adapter) => {
       const response = await call('/t/open', 'Bearer garbled', 'application/json');
       expect(response.status).toBe(502);
       expect(response.headers['content-type']).toMatch(/^application\/json/);
-      expect(response.body).toEqual({ ...specErrorBody('OAUTH2_INVALID_SERVER_RESPONSE'), statusCode: 502, error: 'Bad Gateway' });
+      expect(response.body).toEqual({
+        ...specErrorBody('OAUTH2_INVALID_SERVER_RESPONSE'),
+        statusCode: 502,
+        error: 'Bad Gateway',
+      });
       expect(response.headers['www-authenticate']).toBe(CHALLENGE);
     });
 
@@ -215,13 +235,16 @@ describe.each(ADAPTERS)('response templates on %s', (adapter) => {
       expect(response.text).toBe('<p>no token</p>');
     });
 
-    it.each(['application/json', 'text/plain', '*/*'])('a key without templates keeps the default (Accept: %s)', async (accept) => {
-      const response = await call('/t/open', 'Bearer never-issued', accept);
-      expect(response.status).toBe(401);
-      expect(response.headers['content-type']).toMatch(/^application\/json/);
-      expect(response.body).toEqual(specErrorBody('OAUTH2_INVALID_ACCESS_TOKEN'));
-      expect(response.headers['www-authenticate']).toBe(`${CHALLENGE}, error="invalid_token"`);
-    });
+    it.each(['application/json', 'text/plain', '*/*'])(
+      'a key without templates keeps the default (Accept: %s)',
+      async (accept) => {
+        const response = await call('/t/open', 'Bearer never-issued', accept);
+        expect(response.status).toBe(401);
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+        expect(response.body).toEqual(specErrorBody('OAUTH2_INVALID_ACCESS_TOKEN'));
+        expect(response.headers['www-authenticate']).toBe(`${CHALLENGE}, error="invalid_token"`);
+      },
+    );
 
     it('allowed requests are untouched by the templates', async () => {
       const response = await call('/t/scoped', 'Bearer good', 'text/plain');

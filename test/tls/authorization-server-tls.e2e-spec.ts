@@ -4,7 +4,14 @@ import { OAuth2Guard, OAuth2Module, OAuth2Policy, OAuth2ResourceOptions } from '
 import { specErrorBody } from '../support/e2e-kit';
 import { ADAPTERS, RecordingLogger, startApp } from '../support/http-adapters';
 import { HttpsIntrospectionServer } from '../support/https-introspection-server';
-import { Issued, certificateAuthority, clientCertificate, encryptedKey, issue, serverCertificate } from '../support/test-pki';
+import {
+  Issued,
+  certificateAuthority,
+  clientCertificate,
+  encryptedKey,
+  issue,
+  serverCertificate,
+} from '../support/test-pki';
 
 /**
  * Issue 5, TLS to the authorization server, with a CA and certificates this test makes: https
@@ -102,11 +109,16 @@ describe.each(ADAPTERS)('TLS to the authorization server, on %s', (adapter) => {
   let app: INestApplication;
   let startupLines: string[];
 
-  const get = (name: string, token = 'good') => request(app.getHttpServer()).get(`/tls/${name}`).set('Authorization', `Bearer ${token}`);
+  const get = (name: string, token = 'good') =>
+    request(app.getHttpServer()).get(`/tls/${name}`).set('Authorization', `Bearer ${token}`);
   const expectUnavailable = (response: request.Response) => {
-    expect({ status: response.status, body: response.body }).toEqual({ status: 403, body: specErrorBody('OAUTH2_SERVER_UNAVAILABLE') });
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 403,
+      body: specErrorBody('OAUTH2_SERVER_UNAVAILABLE'),
+    });
   };
-  const warningsOf = (name: string) => logger.lines.filter((line) => line.startsWith('warn ') && line.includes(`resource '${name}'`));
+  const warningsOf = (name: string) =>
+    logger.lines.filter((line) => line.startsWith('warn ') && line.includes(`resource '${name}'`));
 
   /** Requests a server received during `work`. */
   const receivedDuring = async (server: ServerName, work: () => Promise<unknown>) => {
@@ -136,10 +148,18 @@ describe.each(ADAPTERS)('TLS to the authorization server, on %s', (adapter) => {
               resource('mtls-none', 'mutual', { tls: { ca }, ...mtls }),
               resource('mtls', 'mutual', { tls: { ca, cert: pki.client.certPem, key: pki.client.keyPem }, ...mtls }),
               resource('mtls-encrypted', 'mutual', {
-                tls: { ca, cert: pki.client.certPem, key: encryptedKey(pki.client, PASSPHRASE), passphrase: PASSPHRASE },
+                tls: {
+                  ca,
+                  cert: pki.client.certPem,
+                  key: encryptedKey(pki.client, PASSPHRASE),
+                  passphrase: PASSPHRASE,
+                },
                 ...mtls,
               }),
-              resource('mtls-rogue', 'mutual', { tls: { ca, cert: pki.rogueClient.certPem, key: pki.rogueClient.keyPem }, ...mtls }),
+              resource('mtls-rogue', 'mutual', {
+                tls: { ca, cert: pki.rogueClient.certPem, key: pki.rogueClient.keyPem },
+                ...mtls,
+              }),
               {
                 name: 'am',
                 type: 'gravitee-am',
@@ -171,22 +191,36 @@ describe.each(ADAPTERS)('TLS to the authorization server, on %s', (adapter) => {
   });
 
   it.each([
-    ['a certificate of a CA it does not know (no tls option: Node’s default list)', 'default', 'trusted', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    [
+      'a certificate of a CA it does not know (no tls option: Node’s default list)',
+      'default',
+      'trusted',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    ],
     ['a certificate of another CA than tls.ca', 'rogue-ca', 'trusted', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
-    ['a certificate for another host name (localhost, not 127.0.0.1)', 'altname', 'localhostOnly', 'ERR_TLS_CERT_ALTNAME_INVALID'],
+    [
+      'a certificate for another host name (localhost, not 127.0.0.1)',
+      'altname',
+      'localhostOnly',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    ],
     ['an expired certificate', 'expired', 'expired', 'CERT_HAS_EXPIRED'],
     ['a self-signed certificate', 'self-signed', 'selfSigned', 'DEPTH_ZERO_SELF_SIGNED_CERT'],
   ] as const)('refuses %s, and sends it nothing', async (_name, name, server, code) => {
     const received = await receivedDuring(server, async () => expectUnavailable(await get(name)));
     expect(received).toEqual([]);
-    expect(warningsOf(name).some((line) => line.includes(`presented a TLS certificate that is not trusted (${code})`))).toBe(true);
+    expect(
+      warningsOf(name).some((line) => line.includes(`presented a TLS certificate that is not trusted (${code})`)),
+    ).toBe(true);
   });
 
   it('keeps verifying when NODE_TLS_REJECT_UNAUTHORIZED=0 is in the environment', async () => {
     const previous = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
     try {
-      const received = await receivedDuring('trusted', async () => expectUnavailable(await get('default', 'env-token')));
+      const received = await receivedDuring('trusted', async () =>
+        expectUnavailable(await get('default', 'env-token')),
+      );
       expect(received).toEqual([]);
     } finally {
       if (previous === undefined) {
@@ -219,9 +253,17 @@ describe.each(ADAPTERS)('TLS to the authorization server, on %s', (adapter) => {
   });
 
   it.each([
-    ['without a client certificate', 'mtls-none', /failed the TLS handshake \(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\)/],
+    [
+      'without a client certificate',
+      'mtls-none',
+      /failed the TLS handshake \(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\)/,
+    ],
     // TLS 1.3 finishes the client's side of the handshake before the server checks its certificate: it resets.
-    ['with a client certificate of a CA the server does not trust', 'mtls-rogue', /(failed the TLS handshake|broke off the connection)/],
+    [
+      'with a client certificate of a CA the server does not trust',
+      'mtls-rogue',
+      /(failed the TLS handshake|broke off the connection)/,
+    ],
   ])('is refused by a server that requires mutual TLS %s, and sends it nothing', async (_name, name, reason) => {
     const handshakes = servers.mutual.failedHandshakes;
     const received = await receivedDuring('mutual', async () => expectUnavailable(await get(name)));
