@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { TokenCacheRegistry } from './cache/token-cache.registry';
+import { OptionalPackageLoader } from './common/optional-package.loader';
 import { OAuth2ExceptionFilter } from './errors/oauth2-exception.filter';
 import { OAuth2Guard } from './guards/oauth2.guard';
 import { TokenIntrospectionService } from './guards/token-introspection.service';
@@ -34,6 +35,7 @@ import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
     resolvedOptionsProvider,
     OAuth2ResourceRegistry,
     TokenCacheRegistry,
+    OptionalPackageLoader,
     TokenIntrospectionService,
     OAuth2Guard,
     OAuth2PolicyExplorer,

@@ -1,7 +1,8 @@
-import KeyvRedis, { createClient, type RedisClientOptions, type RedisClientType } from '@keyv/redis';
+import type { RedisClientOptions, RedisClientType } from '@keyv/redis';
 import { Logger } from '@nestjs/common';
 import { createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
+import { OptionalPackageLoader } from '../common/optional-package.loader';
 import type { RedisTlsOptions } from '../interfaces/cache-options.interface';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
@@ -9,10 +10,26 @@ import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.i
 /** Longest wait between two reconnection attempts: a Redis back after an outage is used again within it. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
+/** The `@keyv/redis` package, as `import()` gives it. */
+export type KeyvRedisPackage = typeof import('@keyv/redis');
+
+/**
+ * Imports `@keyv/redis`: an optional peer dependency, which only an application with a `redis`
+ * cache installs.
+ *
+ * @param field the cache's option path (`caches[1]`), for the message when it is not installed.
+ * @throws OAuth2ConfigurationError with `npm install @keyv/redis` when it is not installed.
+ */
+export function importKeyvRedis(packages: OptionalPackageLoader, field: string): Promise<KeyvRedisPackage> {
+  return packages.load('@keyv/redis', field, "type 'redis'", () => import('@keyv/redis'));
+}
+
 /** How a {@link RedisTokenCacheStore} connects. */
 export interface RedisTokenCacheStoreOptions {
   /** The cache resource's name, for log lines. */
   readonly name: string;
+  /** The cache's option path (`caches[1]`), for start-up messages. Default `cache '<name>'`. */
+  readonly field?: string;
   /** `redis://` or `rediss://` URL. */
   readonly url: string;
   /** ACL user, unless the URL has one. */
@@ -32,6 +49,9 @@ export interface RedisTokenCacheStoreOptions {
  * instances can share. Values are JSON (Keyv's `{"value":…,"expires":…}` around the entry), keys are
  * `keyPrefix` + the hashed key: Redis holds no token.
  *
+ * `@keyv/redis` is imported by {@link prepare}, at start-up, not when this file is loaded: an
+ * application without a `redis` cache need not install it, and a request never waits for it.
+ *
  * The node-redis client is set up never to wait for Redis: with its default settings it queues
  * commands while disconnected, and a `get` during an outage waits until Redis is back. Here the
  * offline queue is off (a command fails at once when there is no connection), each connection
@@ -40,27 +60,18 @@ export interface RedisTokenCacheStoreOptions {
  * a Redis that is connected but does not answer.
  */
 export class RedisTokenCacheStore implements TokenCacheStore {
-  private readonly client: RedisClientType;
-  private readonly entries: CacheManagerTokenCacheStore;
+  private preparation?: Promise<void>;
+  private connection?: { readonly client: RedisClientType; readonly entries: CacheManagerTokenCacheStore };
+  private closed = false;
 
-  constructor(private readonly options: RedisTokenCacheStoreOptions) {
-    this.client = createClient(clientOptions(options)) as RedisClientType;
-    // Connection errors come back as failed calls, which TokenCache reports once. Without a
-    // listener, an 'error' event would be thrown as an uncaught exception.
-    this.client.on('error', () => undefined);
-    const adapter = new KeyvRedis(this.client, { throwOnConnectError: true, throwOnErrors: true });
-    const keyv = new Keyv({
-      store: adapter,
-      // The prefix is this store's: neither Keyv nor the adapter add theirs.
-      namespace: undefined,
-      useKeyPrefix: false,
-      // Plain JSON, which any Redis client can read, rather than Keyv's default dialect of it: the
-      // entries hold nothing JSON cannot (payloads came as JSON).
-      serialize: (data) => JSON.stringify(data),
-      deserialize: (data: string) => JSON.parse(data),
-      throwOnErrors: true,
-    });
-    this.entries = new CacheManagerTokenCacheStore(createCache({ stores: [keyv] }), options.keyPrefix, false);
+  /**
+   * @param options how to connect.
+   * @param packages imports `@keyv/redis`.
+   */
+  constructor(
+    private readonly options: RedisTokenCacheStoreOptions,
+    private readonly packages: OptionalPackageLoader = new OptionalPackageLoader(),
+  ) {
     if (options.tls?.insecureSkipVerify) {
       new Logger('OAuth2Cache').warn(
         `cache '${options.name}' accepts any Redis server certificate (tls.insecureSkipVerify): for local development only`,
@@ -69,16 +80,33 @@ export class RedisTokenCacheStore implements TokenCacheStore {
   }
 
   /**
-   * Starts connecting, and waits for the first connection or the first failure. Either way the
-   * client keeps (re)connecting in the background, so a Redis that is down at start-up is used as
-   * soon as it is up.
+   * Imports `@keyv/redis` and sets the client up, not connected yet.
+   *
+   * @throws OAuth2ConfigurationError when `@keyv/redis` is not installed.
+   */
+  prepare(): Promise<void> {
+    this.preparation ??= importKeyvRedis(this.packages, this.options.field ?? `cache '${this.options.name}'`).then(
+      (keyvRedis) => this.setUp(keyvRedis),
+    );
+    return this.preparation;
+  }
+
+  /**
+   * Starts connecting (after {@link prepare}, if it has not run), and waits for the first connection
+   * or the first failure. Either way the client keeps (re)connecting in the background, so a Redis
+   * that is down at start-up is used as soon as it is up.
    */
   async open(): Promise<void> {
+    await this.prepare();
+    if (!this.connection) {
+      return; // closed meanwhile
+    }
+    const { client } = this.connection;
     const firstOutcome = new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown) => {
         clearTimeout(timer);
-        this.client.off('ready', onReady);
-        this.client.off('error', onError);
+        client.off('ready', onReady);
+        client.off('error', onError);
         if (error === undefined) {
           resolve();
         } else {
@@ -93,32 +121,69 @@ export class RedisTokenCacheStore implements TokenCacheStore {
         this.options.connectTimeout + 100,
       );
       timer.unref();
-      this.client.on('ready', onReady);
-      this.client.on('error', onError);
+      client.on('ready', onReady);
+      client.on('error', onError);
     });
     // Resolves once connected, or once closed; never rejects with the retrying strategy below.
-    this.client.connect().catch(() => undefined);
+    client.connect().catch(() => undefined);
     await firstOutcome;
   }
 
-  get(key: string): Promise<CachedIntrospection | undefined> {
-    return this.entries.get(key);
+  async get(key: string): Promise<CachedIntrospection | undefined> {
+    return this.entries().get(key);
   }
 
-  set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {
-    return this.entries.set(key, entry, ttlMilliseconds);
+  async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {
+    return this.entries().set(key, entry, ttlMilliseconds);
   }
 
-  delete(key: string): Promise<void> {
-    return this.entries.delete(key);
+  async delete(key: string): Promise<void> {
+    return this.entries().delete(key);
   }
 
   /** Drops the connection at once: pending cache writes are not worth delaying a shutdown for. */
   async close(): Promise<void> {
-    await this.entries.close();
-    if (this.client.isOpen) {
-      this.client.destroy();
+    this.closed = true;
+    if (!this.connection) {
+      return;
     }
+    const { client, entries } = this.connection;
+    await entries.close();
+    if (client.isOpen) {
+      client.destroy();
+    }
+  }
+
+  private setUp(keyvRedis: KeyvRedisPackage): void {
+    if (this.closed) {
+      return;
+    }
+    const client = keyvRedis.createClient(clientOptions(this.options)) as RedisClientType;
+    // Connection errors come back as failed calls, which TokenCache reports once. Without a
+    // listener, an 'error' event would be thrown as an uncaught exception.
+    client.on('error', () => undefined);
+    const adapter = new keyvRedis.default(client, { throwOnConnectError: true, throwOnErrors: true });
+    const keyv = new Keyv({
+      store: adapter,
+      // The prefix is this store's: neither Keyv nor the adapter add theirs.
+      namespace: undefined,
+      useKeyPrefix: false,
+      // Plain JSON, which any Redis client can read, rather than Keyv's default dialect of it: the
+      // entries hold nothing JSON cannot (payloads came as JSON).
+      serialize: (data) => JSON.stringify(data),
+      deserialize: (data: string) => JSON.parse(data),
+      throwOnErrors: true,
+    });
+    const entries = new CacheManagerTokenCacheStore(createCache({ stores: [keyv] }), this.options.keyPrefix, false);
+    this.connection = { client, entries };
+  }
+
+  /** The entries, once {@link prepare} has set the client up; a call before is a failure (a miss). */
+  private entries(): CacheManagerTokenCacheStore {
+    if (!this.connection) {
+      throw new Error(`cache '${this.options.name}' is ${this.closed ? 'closed' : 'not prepared'}`);
+    }
+    return this.connection.entries;
   }
 }
 

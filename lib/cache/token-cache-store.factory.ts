@@ -1,3 +1,4 @@
+import type { OptionalPackageLoader } from '../common/optional-package.loader';
 import type { ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
@@ -6,13 +7,27 @@ import { TokenCache } from './token-cache';
 import type { TokenCacheStore } from './token-cache-store.interface';
 import { userStoreAsCache } from './user-store';
 
-/** The store of a cache resource, by its `type`. */
-export function createTokenCacheStore(options: ResolvedOAuth2CacheResourceOptions): TokenCacheStore {
+/** What a store may need from the application when it is prepared at start-up. */
+export interface TokenCacheStoreContext {
+  /** The cache's option path (`caches[1]`), for start-up messages. */
+  readonly field: string;
+  /** Imports the optional packages a store needs (`@keyv/redis`). */
+  readonly packages: OptionalPackageLoader;
+}
+
+/**
+ * The store of a cache resource, by its `type`. Nothing is imported or connected yet: a store
+ * that needs to is prepared and opened when the application starts.
+ */
+export function createTokenCacheStore(
+  options: ResolvedOAuth2CacheResourceOptions,
+  context: TokenCacheStoreContext,
+): TokenCacheStore {
   switch (options.type) {
     case 'memory':
       return new MemoryTokenCacheStore(options.maxEntries);
     case 'redis':
-      return new RedisTokenCacheStore(options);
+      return new RedisTokenCacheStore({ ...options, field: context.field }, context.packages);
     case 'store':
       // The application's store: this module never closes it.
       return new CacheManagerTokenCacheStore(userStoreAsCache(options.store), options.keyPrefix, false);
@@ -20,8 +35,11 @@ export function createTokenCacheStore(options: ResolvedOAuth2CacheResourceOption
 }
 
 /** A cache resource from its validated options. */
-export function createTokenCache(options: ResolvedOAuth2CacheResourceOptions): TokenCache {
-  return new TokenCache(options.name, createTokenCacheStore(options), {
+export function createTokenCache(
+  options: ResolvedOAuth2CacheResourceOptions,
+  context: TokenCacheStoreContext,
+): TokenCache {
+  return new TokenCache(options.name, createTokenCacheStore(options, context), {
     timeToLiveSeconds: options.timeToLiveSeconds,
     negativeTimeToLiveSeconds: options.negativeTimeToLiveSeconds,
     hmacSecret: options.hmacSecret,

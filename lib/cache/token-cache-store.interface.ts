@@ -27,6 +27,12 @@ export interface TokenCacheStore {
   /** Drops a key. */
   delete(key: string): Promise<void>;
   /**
+   * Gets what the store needs before it can work at all (an optional package to import, the
+   * application's provider to find). Called once, when every provider of the application exists and
+   * before {@link open}; a rejection stops the application's start, so it should say what to do.
+   */
+  prepare?(): Promise<void>;
+  /**
    * Connects, for a store that has a connection; resolves once it can serve, rejects when the first
    * attempt fails (the store keeps trying in the background). Called once, when the application starts.
    */

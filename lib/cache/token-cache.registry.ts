@@ -1,4 +1,5 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { OptionalPackageLoader } from '../common/optional-package.loader';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
 import { TokenCache } from './token-cache';
@@ -24,15 +25,15 @@ export interface TokenCacheEvictOptions {
  * }
  */
 @Injectable()
-export class TokenCacheRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TokenCacheRegistry implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly caches = new Map<string, TokenCache>();
   private readonly resourceNames: readonly string[];
 
-  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions) {
+  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions, packages: OptionalPackageLoader) {
     this.resourceNames = options.resources.map((resource) => resource.name);
-    for (const cache of options.caches) {
-      this.caches.set(cache.name, createTokenCache(cache));
-    }
+    options.caches.forEach((cache, index) => {
+      this.caches.set(cache.name, createTokenCache(cache, { field: `caches[${index}]`, packages }));
+    });
   }
 
   /**
@@ -94,6 +95,22 @@ export class TokenCacheRegistry implements OnApplicationBootstrap, OnApplication
         failures.map((failure) => failure.cache),
         failures.map((failure) => failure.error),
       );
+    }
+  }
+
+  /**
+   * Prepares the caches that need it: imports `@keyv/redis` for a `redis` cache. Here rather than in
+   * the constructor because the import is asynchronous; at start-up rather than on a first request,
+   * so that no request waits for it.
+   *
+   * @throws OAuth2ConfigurationError, stopping the start, when a package is not installed (the first
+   *   such cache, in the order of `caches`).
+   */
+  async onModuleInit(): Promise<void> {
+    const outcomes = await Promise.allSettled([...this.caches.values()].map((cache) => cache.prepare()));
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) {
+      throw failure.reason;
     }
   }
 

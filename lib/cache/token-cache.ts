@@ -105,6 +105,16 @@ export class TokenCache {
     return this.evictions;
   }
 
+  /**
+   * Gets the store ready (see {@link TokenCacheStore.prepare}), if it needs to be.
+   *
+   * @throws the store's error when it cannot work at all (a package that is not installed, no
+   *   application cache to use): unlike a store that is down, that is a configuration to fix.
+   */
+  async prepare(): Promise<void> {
+    await this.store.prepare?.();
+  }
+
   /** Connects the store, if it has a connection. Never throws: a store that is down is a miss. */
   async open(): Promise<void> {
     if (!this.store.open) {

@@ -60,6 +60,8 @@ export interface RedisTlsOptions {
 /**
  * A cache resource in Redis, shared by every application instance that points at the same Redis
  * with the same `keyPrefix`. Connection problems never fail a request: the cache is then a miss.
+ * Needs the package `@keyv/redis` (an optional peer dependency, loaded at start-up only when a
+ * `redis` cache is configured).
  */
 export interface RedisCacheResourceOptions extends CacheResourceCommonOptions {
   type: 'redis';
