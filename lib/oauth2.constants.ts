@@ -19,3 +19,9 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 5;
 /** Default realm of the `WWW-Authenticate` header. */
 export const DEFAULT_REALM = 'api';
+/**
+ * Default token of a `cache-module` cache's provider: the value of `@nestjs/cache-manager`'s
+ * `CACHE_MANAGER` (in its 3.x for Nest 11 and its 12.x alike), written out so that this module does
+ * not import that optional package.
+ */
+export const DEFAULT_CACHE_MODULE_TOKEN = 'CACHE_MANAGER';

@@ -1,6 +1,7 @@
 import type { OptionalPackageLoader } from '../common/optional-package.loader';
 import type { ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
+import { CacheModuleTokenCacheStore, type ProviderLookup } from './cache-module-token-cache.store';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
 import { RedisTokenCacheStore } from './redis-token-cache.store';
 import { TokenCache } from './token-cache';
@@ -13,10 +14,12 @@ export interface TokenCacheStoreContext {
   readonly field: string;
   /** Imports the optional packages a store needs (`@keyv/redis`). */
   readonly packages: OptionalPackageLoader;
+  /** Finds the application's provider of a `cache-module` cache. */
+  readonly findProvider: ProviderLookup;
 }
 
 /**
- * The store of a cache resource, by its `type`. Nothing is imported or connected yet: a store
+ * The store of a cache resource, by its `type`. Nothing is imported, found or connected yet: a store
  * that needs to is prepared and opened when the application starts.
  */
 export function createTokenCacheStore(
@@ -31,6 +34,8 @@ export function createTokenCacheStore(
     case 'store':
       // The application's store: this module never closes it.
       return new CacheManagerTokenCacheStore(userStoreAsCache(options.store), options.keyPrefix, false);
+    case 'cache-module':
+      return new CacheModuleTokenCacheStore({ ...options, field: context.field }, context.findProvider);
   }
 }
 

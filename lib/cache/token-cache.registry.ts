@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { OptionalPackageLoader } from '../common/optional-package.loader';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
@@ -29,10 +30,16 @@ export class TokenCacheRegistry implements OnModuleInit, OnApplicationBootstrap,
   private readonly caches = new Map<string, TokenCache>();
   private readonly resourceNames: readonly string[];
 
-  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions, packages: OptionalPackageLoader) {
+  constructor(
+    @Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions,
+    moduleRef: ModuleRef,
+    packages: OptionalPackageLoader,
+  ) {
     this.resourceNames = options.resources.map((resource) => resource.name);
+    // Any module's provider, as an application's CacheModule is usually imported beside this one.
+    const findProvider = (token: string | symbol): unknown => moduleRef.get(token, { strict: false });
     options.caches.forEach((cache, index) => {
-      this.caches.set(cache.name, createTokenCache(cache, { field: `caches[${index}]`, packages }));
+      this.caches.set(cache.name, createTokenCache(cache, { field: `caches[${index}]`, packages, findProvider }));
     });
   }
 
@@ -99,12 +106,13 @@ export class TokenCacheRegistry implements OnModuleInit, OnApplicationBootstrap,
   }
 
   /**
-   * Prepares the caches that need it: imports `@keyv/redis` for a `redis` cache. Here rather than in
-   * the constructor because the import is asynchronous; at start-up rather than on a first request,
-   * so that no request waits for it.
+   * Prepares the caches that need it: imports `@keyv/redis` for a `redis` cache, finds the
+   * application's cache for a `cache-module` one. Here rather than in the constructor because the
+   * import is asynchronous and the application's cache may not exist before every provider does;
+   * at start-up rather than on a first request, so that no request waits for it.
    *
-   * @throws OAuth2ConfigurationError, stopping the start, when a package is not installed (the first
-   *   such cache, in the order of `caches`).
+   * @throws OAuth2ConfigurationError, stopping the start, when a package is not installed or the
+   *   application has no such cache (the first such cache, in the order of `caches`).
    */
   async onModuleInit(): Promise<void> {
     const outcomes = await Promise.allSettled([...this.caches.values()].map((cache) => cache.prepare()));

@@ -99,9 +99,34 @@ export interface StoreCacheResourceOptions extends CacheResourceCommonOptions {
   timeout?: number;
 }
 
+/**
+ * A cache resource kept in the application's own Nest cache: the provider that
+ * `@nestjs/cache-manager`'s `CacheModule` registers (`CACHE_MANAGER`), or any provider holding a
+ * cache-manager `Cache`, a `Keyv` or a Keyv store adapter. It is found when the application starts,
+ * so `forRoot()` needs no `inject`; the application owns it: the module does not close it.
+ *
+ * @example
+ * imports: [
+ *   CacheModule.register({ isGlobal: true }),
+ *   OAuth2Module.forRoot({ ..., caches: [{ name: 'app', type: 'cache-module' }] }),
+ * ]
+ */
+export interface CacheModuleCacheResourceOptions extends CacheResourceCommonOptions {
+  type: 'cache-module';
+  /**
+   * The token of the application's cache provider. Default `'CACHE_MANAGER'`, the value of
+   * `@nestjs/cache-manager`'s `CACHE_MANAGER`.
+   */
+  injectionToken?: string | symbol;
+  /** Prefix of every key this cache writes, to keep them apart from the cache's other keys. Default `oauth2:<name>:`. */
+  keyPrefix?: string;
+  /** Time limit of one cache call, in milliseconds (1 to 60000); past it the call is a miss. Default 250. */
+  timeout?: number;
+}
+
 /** One cache resource, by its `type`. */
 export type OAuth2CacheResourceOptions =
-  MemoryCacheResourceOptions | RedisCacheResourceOptions | StoreCacheResourceOptions;
+  MemoryCacheResourceOptions | RedisCacheResourceOptions | StoreCacheResourceOptions | CacheModuleCacheResourceOptions;
 
 /** What every cache resource has after validation, defaults applied. */
 interface ResolvedCacheResourceCommon {
@@ -127,6 +152,12 @@ export type ResolvedOAuth2CacheResourceOptions =
   | (ResolvedCacheResourceCommon & {
       readonly type: 'store';
       readonly store: Cache | Keyv | KeyvStoreAdapter;
+      readonly keyPrefix: string;
+      readonly timeout: number;
+    })
+  | (ResolvedCacheResourceCommon & {
+      readonly type: 'cache-module';
+      readonly injectionToken: string | symbol;
       readonly keyPrefix: string;
       readonly timeout: number;
     });

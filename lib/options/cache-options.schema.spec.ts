@@ -54,6 +54,49 @@ describe('cache resource options', () => {
       });
       expect(resolved.type === 'store' && resolved.store).toBe(store);
     });
+
+    it("cache-module: @nestjs/cache-manager's CACHE_MANAGER token, the oauth2:<name>: prefix and a 250 ms call timeout", () => {
+      expect(resolve({ name: 'app', type: 'cache-module' })).toEqual([
+        {
+          name: 'app',
+          type: 'cache-module',
+          injectionToken: 'CACHE_MANAGER',
+          keyPrefix: 'oauth2:app:',
+          timeout: 250,
+          timeToLiveSeconds: 300,
+        },
+      ]);
+    });
+  });
+
+  it('cache-module: keeps every option it was given, a symbol token as the same symbol', () => {
+    const token = Symbol('APP_CACHE');
+    expect(
+      resolve({
+        name: 'app',
+        type: 'cache-module',
+        injectionToken: token,
+        keyPrefix: 'orders:',
+        timeout: 100,
+        timeToLiveSeconds: 60,
+        negativeTimeToLiveSeconds: 10,
+        hmacSecret: 'a-long-enough-secret',
+      }),
+    ).toEqual([
+      {
+        name: 'app',
+        type: 'cache-module',
+        injectionToken: token,
+        keyPrefix: 'orders:',
+        timeout: 100,
+        timeToLiveSeconds: 60,
+        negativeTimeToLiveSeconds: 10,
+        hmacSecret: 'a-long-enough-secret',
+      },
+    ]);
+    expect(resolve({ name: 'app', type: 'cache-module', injectionToken: 'MY_CACHE' })[0]).toMatchObject({
+      injectionToken: 'MY_CACHE',
+    });
   });
 
   it('keeps every option it was given', () => {
@@ -154,6 +197,31 @@ describe('cache resource options', () => {
         'caches[0].url',
         "is not an option of a 'store' cache",
       ],
+      [
+        { name: 'c', type: 'cache-module', store: new Map() },
+        'caches[0].store',
+        "is not an option of a 'cache-module' cache",
+      ],
+      [
+        { name: 'c', type: 'cache-module', injectionTokn: 'CACHE_MANAGER' },
+        'caches[0].injectionTokn',
+        "is not an option of a 'cache-module' cache",
+      ],
+      [
+        { name: 'c', type: 'cache-module', injectionToken: 42 },
+        'caches[0].injectionToken',
+        "must be the token of the application's cache provider, a non-empty string or a symbol, such as 'CACHE_MANAGER' (got number)",
+      ],
+      [
+        { name: 'c', type: 'cache-module', injectionToken: '' },
+        'caches[0].injectionToken',
+        'a non-empty string or a symbol, such as',
+      ],
+      [{ name: 'c', type: 'cache-module', injectionToken: null }, 'caches[0].injectionToken', '(got null)'],
+      [{ name: 'c', type: 'cache-module', timeout: 60_001 }, 'caches[0].timeout', 'must not be greater than 60000'],
+      [{ name: 'c', type: 'cache-module', keyPrefix: '' }, 'caches[0].keyPrefix', 'should not be empty'],
+      [{ name: 'c', type: 'cache-module', hmacSecret: 'short' }, 'caches[0].hmacSecret', 'must be longer than'],
+      [{ type: 'cache-module' }, 'caches[0].name', 'is required'],
       [{ name: 'c', negativeTimeToLiveSeconds: 0 }, 'caches[0].negativeTimeToLiveSeconds', 'must not be less than 1'],
       [
         { name: 'c', negativeTimeToLiveSeconds: 7200 },
@@ -172,6 +240,9 @@ describe('cache resource options', () => {
       const error = problemsOf({ name: 'c', type: 'redis', url: 'redis://h', ttl: 5 });
       expect(error.message).toContain(
         'Known options: type, url, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret.',
+      );
+      expect(problemsOf({ name: 'c', type: 'cache-module', ttl: 5 }).message).toContain(
+        'Known options: type, injectionToken, keyPrefix, timeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret.',
       );
     });
   });

@@ -4,6 +4,7 @@ import type {
   OAuth2CacheResourceOptions,
   ResolvedOAuth2CacheResourceOptions,
 } from '../interfaces/cache-options.interface';
+import { DEFAULT_CACHE_MODULE_TOKEN } from '../oauth2.constants';
 import type { OptionProblem } from './validate-options';
 import { isPem } from './resource-options.schema';
 import { IsRequired } from './validation-decorators';
@@ -63,6 +64,17 @@ export class RedisCacheSchema extends CacheCommonSchema {
 export class StoreCacheSchema extends CacheCommonSchema {
   @IsRequired() @IsIn(['store']) type!: string;
   @IsRequired() store!: unknown;
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200) keyPrefix?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(60_000) timeout?: number;
+}
+
+/**
+ * Validation rules of a `cache-module` cache resource. `injectionToken` is checked by hand: it may
+ * be a symbol, which the generic checks do not take.
+ */
+export class CacheModuleCacheSchema extends CacheCommonSchema {
+  @IsRequired() @IsIn(['cache-module']) type!: string;
+  @Allow() injectionToken?: unknown;
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200) keyPrefix?: string;
   @IsOptional() @IsInt() @Min(1) @Max(60_000) timeout?: number;
 }
@@ -134,6 +146,21 @@ export function storeProblems(store: unknown, field: string): OptionProblem[] {
   ];
 }
 
+/** Problems with the `injectionToken` of a `cache-module` cache. */
+export function injectionTokenProblems(token: unknown, field: string): OptionProblem[] {
+  if (token === undefined || typeof token === 'symbol' || (typeof token === 'string' && token !== '')) {
+    return [];
+  }
+  return [
+    {
+      field,
+      problem:
+        "must be the token of the application's cache provider, a non-empty string or a symbol, " +
+        `such as '${DEFAULT_CACHE_MODULE_TOKEN}' (got ${token === null ? 'null' : typeof token === 'string' ? 'an empty string' : typeof token}).`,
+    },
+  ];
+}
+
 /** A valid cache resource's options, defaults applied. */
 export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): ResolvedOAuth2CacheResourceOptions {
   const common = {
@@ -163,6 +190,14 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
         ...common,
         type: 'store',
         store: cache.store,
+        keyPrefix: cache.keyPrefix ?? keyPrefix,
+        timeout: cache.timeout ?? DEFAULT_CACHE_TIMEOUT_MS,
+      };
+    case 'cache-module':
+      return {
+        ...common,
+        type: 'cache-module',
+        injectionToken: cache.injectionToken ?? DEFAULT_CACHE_MODULE_TOKEN,
         keyPrefix: cache.keyPrefix ?? keyPrefix,
         timeout: cache.timeout ?? DEFAULT_CACHE_TIMEOUT_MS,
       };

@@ -191,7 +191,9 @@ describe('validateModuleOptions', () => {
 
     it('for a cache of an unknown type', () => {
       const error = configurationError({ resources: [generic], caches: [{ name: 'c', type: 'memcached' }] });
-      expect(error.message).toContain(`caches[0].type must be 'memory', 'redis' or 'store' (got "memcached")`);
+      expect(error.message).toContain(
+        `caches[0].type must be 'memory', 'redis', 'store' or 'cache-module' (got "memcached")`,
+      );
     });
 
     it('for a cache TTL that is not a positive integer', () => {

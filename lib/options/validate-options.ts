@@ -14,9 +14,11 @@ import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/po
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
 import {
+  CacheModuleCacheSchema,
   MemoryCacheSchema,
   RedisCacheSchema,
   StoreCacheSchema,
+  injectionTokenProblems,
   presenceOnly,
   redisConnectionProblems,
   resolveCacheOptions,
@@ -318,10 +320,20 @@ function validateCaches(raw: unknown, problems: OptionProblem[]): ResolvedOAuth2
         ...schemaProblems(StoreCacheSchema, presenceOnly(cache, ['store']), field, "an option of a 'store' cache"),
       );
       problems.push(...storeProblems(cache.store, `${field}.store`));
+    } else if (cache.type === 'cache-module') {
+      problems.push(
+        ...schemaProblems(
+          CacheModuleCacheSchema,
+          presenceOnly(cache, ['injectionToken']),
+          field,
+          "an option of a 'cache-module' cache",
+        ),
+      );
+      problems.push(...injectionTokenProblems(cache.injectionToken, `${field}.injectionToken`));
     } else {
       problems.push({
         field: `${field}.type`,
-        problem: `must be 'memory', 'redis' or 'store' (got ${describe(cache.type)}).`,
+        problem: `must be 'memory', 'redis', 'store' or 'cache-module' (got ${describe(cache.type)}).`,
       });
     }
   });

@@ -98,10 +98,11 @@ describe.each(ADAPTERS)('optional packages, on %s', (adapter) => {
       {
         imports: [
           OAuth2Module.forRoot({
-            ...options([{ name: 'local' }]),
+            ...options([{ name: 'local' }, { name: 'app', type: 'cache-module', injectionToken: 'APP_CACHE' }]),
             policy: { oauthResource: 'as', oauthCacheResource: 'local' },
           }),
         ],
+        providers: [{ provide: 'APP_CACHE', useValue: new Map() }],
         controllers: [DataController],
       },
       packages,
