@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { Axios, type AxiosError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
@@ -16,6 +16,34 @@ export interface AuthorizationServerClientLimits {
   /** TLS settings of `https://` connections. */
   readonly tls?: OAuth2ResourceTlsOptions;
 }
+
+/**
+ * The whole configuration of every request, every member axios reads set here. The client's axios
+ * instance is built from it alone, not with `axios.create()`, which merges in `axios.defaults`:
+ * headers, `baseURL`, `params`, `auth`, `proxy`, transforms or an adapter an application sets on the
+ * global axios never reach an introspection request. `proxy` is left unset: axios then follows the
+ * environment's `HTTP_PROXY` / `HTTPS_PROXY`, as before (issue 17).
+ */
+const REQUEST_DEFAULTS: AxiosRequestConfig = Object.freeze({
+  adapter: 'http',
+  headers: {},
+  baseURL: undefined,
+  params: undefined,
+  auth: undefined,
+  paramsSerializer: undefined,
+  transformRequest: [(data: unknown) => data],
+  transformResponse: [(data: unknown) => data],
+  transitional: { silentJSONParsing: false, forcedJSONParsing: false, clarifyTimeoutError: false },
+  responseType: 'text',
+  responseEncoding: 'utf8',
+  decompress: true,
+  maxRedirects: 0,
+  maxBodyLength: -1,
+  withCredentials: false,
+  xsrfCookieName: undefined,
+  xsrfHeaderName: undefined,
+  validateStatus: () => true,
+});
 
 /**
  * The TLS options of the https agent. `rejectUnauthorized` is always set explicitly, so that
@@ -103,10 +131,11 @@ export class AuthorizationServerClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent: https.Agent;
   /**
-   * An axios instance of this client's own, not axios's process-wide default: interceptors an
-   * application adds to `axios` never see the token or the client credentials sent here.
+   * An axios instance of this client's own, not axios's process-wide default, and built without its
+   * defaults: interceptors an application adds to `axios` never see the token or the client
+   * credentials sent here, and its defaults never change the requests.
    */
-  private readonly http: AxiosInstance = axios.create();
+  private readonly http = new Axios(REQUEST_DEFAULTS);
   private outageSince: number | undefined;
 
   constructor(
@@ -166,15 +195,11 @@ export class AuthorizationServerClient {
     return this.http.request<string>({
       url: request.url,
       method: request.method,
-      headers: request.headers,
+      headers: { ...request.headers },
       data: request.body,
       timeout,
       signal: AbortSignal.timeout(timeout),
       maxContentLength: this.limits.maxResponseBytes,
-      maxRedirects: 0,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
       httpAgent: this.httpAgent,
       httpsAgent: this.httpsAgent,
     });
