@@ -4,7 +4,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { INACTIVE_ENTRY } from './cached-introspection';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
-import { TokenCache } from './token-cache';
+import { TOMBSTONE_TTL_MS, TokenCache } from './token-cache';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /** A memory store that records what it was asked, and can be made to fail or hang. */
@@ -339,5 +339,84 @@ describe('TokenCache', () => {
     await cache.set('key', active(payload));
     expect(store.calls).toEqual([]);
     await expect(cache.evict('as', 'tok')).rejects.toThrow("cache 'shared' is closed");
+  });
+});
+
+describe('TokenCache: evictions during a look-up', () => {
+  const payload = { active: true, client_id: 'app', scope: 'a' };
+
+  it('knows which key was evicted since a mark, and only that key', async () => {
+    const cache = new TokenCache('shared', new ScriptedStore(), { timeToLiveSeconds: 300 });
+    const here = cache.keyOf('as', 'tok');
+    const other = cache.keyOf('as', 'other');
+    const mark = cache.evictionMark();
+    await cache.evict('as', 'tok');
+    expect(cache.evictedSince(here, mark)).toBe(true);
+    expect(cache.evictedSince(other, mark)).toBe(false);
+    expect(cache.evictedSince(here, cache.evictionMark())).toBe(false);
+    // An answer for another key is still written across the eviction.
+    await cache.set(other, active(payload), mark);
+    expect(await cache.get(other)).toEqual({ active: true, payload });
+  });
+
+  it('counts every look-up begun before it forgot evicted keys as overtaken (bounded memory)', async () => {
+    const cache = new TokenCache('memory', new MemoryTokenCacheStore(10), { timeToLiveSeconds: 300 });
+    const untouched = cache.keyOf('as', 'untouched');
+    const early = cache.evictionMark();
+    for (let index = 0; index <= 10_000; index += 1) {
+      await cache.evict('as', `tok-${index}`);
+    }
+    expect(cache.evictedSince(untouched, early)).toBe(true);
+    expect(cache.evictedSince(untouched, cache.evictionMark())).toBe(false);
+  });
+
+  it('leaves a tombstone in a shared store before deleting the entry, which revoked() sees', async () => {
+    const store = new ScriptedStore();
+    const cache = new TokenCache('shared', store, { timeToLiveSeconds: 300 });
+    const key = cache.keyOf('as', 'tok');
+    await cache.set(key, active(payload));
+    expect(await cache.revoked(key)).toBe(false);
+    store.calls.length = 0;
+    await cache.evict('as', 'tok');
+    expect(store.calls.map(({ method, ttl }) => ({ method, ttl }))).toEqual([
+      { method: 'set', ttl: TOMBSTONE_TTL_MS },
+      { method: 'delete', ttl: undefined },
+    ]);
+    const tombstone = store.calls[0].key!;
+    expect(tombstone).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tombstone).not.toBe(key);
+    expect(await cache.get(key)).toBeUndefined();
+    expect(await cache.revoked(key)).toBe(true);
+    expect(await cache.revoked(cache.keyOf('as', 'other'))).toBe(false);
+  });
+
+  it('leaves no tombstone in a memory store, whose evictions no other instance needs to see', async () => {
+    const memory = new MemoryTokenCacheStore(10);
+    const cache = new TokenCache('memory', memory, { timeToLiveSeconds: 300 });
+    await cache.set(cache.keyOf('as', 'tok'), active(payload));
+    await cache.evict('as', 'tok');
+    expect(memory.size).toBe(0);
+    expect(await cache.revoked(cache.keyOf('as', 'tok'))).toBe(false);
+  });
+
+  it('revoked() and discard() never throw: a failing store is no tombstone, and its outage is warned once', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const store = new ScriptedStore();
+      const cache = new TokenCache('shared', store, { timeToLiveSeconds: 300 });
+      store.mode = 'fails';
+      await expect(cache.revoked('key')).resolves.toBe(false);
+      await expect(cache.discard('key')).resolves.toBeUndefined();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('discard() drops an entry', async () => {
+    const cache = new TokenCache('shared', new ScriptedStore(), { timeToLiveSeconds: 300 });
+    await cache.set('key', active(payload));
+    await cache.discard('key');
+    expect(await cache.get('key')).toBeUndefined();
   });
 });

@@ -25,6 +25,20 @@ export interface TokenCacheSettings {
  */
 const RETRY_AFTER_FAILURE_MS = 1000;
 
+/**
+ * Life of the tombstone an eviction leaves in a shared store: instances whose introspection of the
+ * token was under way when it was evicted see it, and neither keep nor trust their answer. It covers
+ * introspections that take up to this long (a resource's `timeout` is 10 s unless set higher).
+ */
+export const TOMBSTONE_TTL_MS = 30_000;
+
+/**
+ * How many evicted keys a cache remembers for {@link TokenCache.evictedSince}; past it they are
+ * forgotten at once, and every look-up begun before counts as overtaken by an eviction (a few more
+ * introspections, never a stale answer).
+ */
+const REMEMBERED_EVICTIONS = 10_000;
+
 /** A store call that did not answer in time. */
 class TokenCacheTimeoutError extends Error {
   constructor(milliseconds: number) {
@@ -47,6 +61,10 @@ export class TokenCache {
   private retryAt = 0;
   private closed = false;
   private evictions = 0;
+  /** The eviction number of each key evicted lately (see {@link evictedSince}). */
+  private readonly evictedAt = new Map<string, number>();
+  /** Evictions up to this number are forgotten. */
+  private forgottenUpTo = 0;
 
   constructor(
     /** The cache resource's name. */
@@ -97,12 +115,48 @@ export class TokenCache {
   }
 
   /**
-   * A mark to take before introspecting, and to give back to {@link set}: an answer obtained across
-   * an eviction is not written, so a token revoked while its introspection was under way is not
-   * cached again by it.
+   * A mark to take before a look-up, and to give to {@link evictedSince} and {@link set}: an answer
+   * obtained across an eviction of its token is neither trusted nor written, so a token revoked while
+   * its introspection was under way is not allowed, nor cached again, by it.
    */
   evictionMark(): number {
     return this.evictions;
+  }
+
+  /** Whether the key has been evicted on this instance since `mark` was taken. */
+  evictedSince(key: string, mark: number): boolean {
+    return mark < this.forgottenUpTo || (this.evictedAt.get(key) ?? 0) > mark;
+  }
+
+  /**
+   * Whether a shared store holds the tombstone of a recent eviction of the key (by any instance).
+   * Always false for a store in this process's memory; false too when the store fails.
+   */
+  async revoked(key: string): Promise<boolean> {
+    if (this.peekable || this.resting()) {
+      return false;
+    }
+    try {
+      const tombstone = await this.call(this.store.get(tombstoneKey(key)));
+      this.recovered();
+      return tombstone !== undefined;
+    } catch (error) {
+      this.failed(error);
+      return false;
+    }
+  }
+
+  /** Drops an entry this instance wrote and should not have (a revocation landed meanwhile). Never throws. */
+  async discard(key: string): Promise<void> {
+    if (this.resting()) {
+      return;
+    }
+    try {
+      await this.call(this.store.delete(key));
+      this.recovered();
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /**
@@ -169,12 +223,12 @@ export class TokenCache {
    * `min(exp, timeToLiveSeconds)`; an inactive token for `negativeTimeToLiveSeconds`, or not at all.
    * Never throws.
    *
-   * @param mark the {@link evictionMark} taken before the introspection; the answer is dropped if
-   *   there has been an eviction since.
+   * @param mark the {@link evictionMark} taken before the look-up; the answer is dropped if the
+   *   key has been evicted since.
    */
   async set(key: string, result: IntrospectionResult, mark = this.evictions): Promise<void> {
     const kept = this.entryOf(result);
-    if (kept === undefined || mark !== this.evictions || this.resting()) {
+    if (kept === undefined || this.evictedSince(key, mark) || this.resting()) {
       return;
     }
     try {
@@ -186,7 +240,10 @@ export class TokenCache {
   }
 
   /**
-   * Drops a token's entry at a resource, e.g. when it is revoked.
+   * Drops a token's entry at a resource, e.g. when it is revoked. Once it resolves, no look-up of
+   * this instance that began before it allows the token, or caches it, on the answer it had. A shared
+   * store also gets a tombstone first, for {@link TOMBSTONE_TTL_MS}, which tells the other instances
+   * the same (see {@link revoked}).
    *
    * @throws the store's error when it fails (or does not answer in time): the entry may still be
    *   there, so the caller should retry.
@@ -195,9 +252,15 @@ export class TokenCache {
     if (this.closed) {
       throw new Error(`cache '${this.name}' is closed`);
     }
-    this.evictions += 1;
+    const key = this.keyOf(resourceName, token);
+    this.noteEviction(key);
     try {
-      await this.call(this.store.delete(this.keyOf(resourceName, token)));
+      if (!this.peekable) {
+        // Before the delete: an instance that writes its stale answer after the delete has then
+        // checked for the tombstone after it was written, and takes its write back.
+        await this.call(this.store.set(tombstoneKey(key), INACTIVE_ENTRY, TOMBSTONE_TTL_MS));
+      }
+      await this.call(this.store.delete(key));
       this.recovered();
     } catch (error) {
       this.failed(error);
@@ -212,6 +275,15 @@ export class TokenCache {
     }
     this.closed = true;
     await this.store.close();
+  }
+
+  private noteEviction(key: string): void {
+    if (this.evictedAt.size >= REMEMBERED_EVICTIONS) {
+      this.evictedAt.clear();
+      this.forgottenUpTo = this.evictions;
+    }
+    this.evictions += 1;
+    this.evictedAt.set(key, this.evictions);
   }
 
   private entryOf(result: IntrospectionResult): { entry: CachedIntrospection; ttl: number } | undefined {
@@ -265,6 +337,14 @@ export class TokenCache {
       this.logger.log(`cache '${this.name}' works again`);
     }
   }
+}
+
+/**
+ * Where a shared store keeps the tombstone of a key's eviction: a key of the same shape (a digest, so
+ * the store's keys all look alike), which no token's entry can have.
+ */
+function tombstoneKey(key: string): string {
+  return hash('sha256', `revoked\0${key}`, 'base64url');
 }
 
 /**

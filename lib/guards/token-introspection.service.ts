@@ -6,17 +6,34 @@ import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/in
 import { AuthorizationServerError } from '../resources/authorization-server.error';
 import type { OAuth2Resource } from '../resources/oauth2-resource';
 
+/** A look-up under way, and the cache's eviction mark when it began. */
+interface Flight {
+  readonly promise: Promise<IntrospectionPayload>;
+  readonly mark: number;
+}
+
+/**
+ * How many times a look-up introspects when the token is evicted while its introspection is under
+ * way (each answer obtained across an eviction is thrown away); past that, the request is refused.
+ */
+const MAX_INTROSPECTIONS = 3;
+
 /**
  * Turns a token into the payload of an active token: from the cache when it has the answer, else by
  * introspection at the resource. Concurrent requests for the same token (at the same resource and
  * cache) share one look-up: one cache read and, on a miss, one introspection, not N.
  * Failures are never cached; inactive answers only when the cache has a negative TTL.
+ *
+ * Revocation: once the cache's `evict()` has resolved, no request is allowed on an answer from an
+ * introspection that began before it. A request then starts a look-up of its own rather than join
+ * one begun before; a look-up whose active answer comes back across an eviction of its token (on this
+ * instance, or a tombstone in a shared store) throws it away unwritten and introspects again.
  */
 @Injectable()
 export class TokenIntrospectionService {
   private readonly logger = new Logger('OAuth2Guard');
   /** The look-ups under way, by cache and key: as many as distinct tokens being resolved right now. */
-  private readonly inFlight = new Map<string, Promise<IntrospectionPayload>>();
+  private readonly inFlight = new Map<string, Flight>();
 
   /**
    * The payload of an active token: at once (not a promise) when an in-memory cache has it, so that
@@ -42,37 +59,73 @@ export class TokenIntrospectionService {
     // one, and the look-up that caches an answer ends only once the answer is in the cache, so no
     // request can miss in between and introspect the same token a second time.
     const flightKey = cache ? `${cache.name}\0${key}` : key;
-    let flight = this.inFlight.get(flightKey);
-    if (!flight) {
-      flight = this.lookUp(resource, cache, token, key);
-      this.inFlight.set(flightKey, flight);
-      const forget = () => this.inFlight.delete(flightKey);
-      flight.then(forget, forget);
+    const current = this.inFlight.get(flightKey);
+    // A look-up begun before the token was evicted is not joined: its answer may predate the revocation.
+    if (current && !(cache && cache.evictedSince(key, current.mark))) {
+      return current.promise;
     }
-    return flight;
+    const mark = cache ? cache.evictionMark() : 0;
+    const flight: Flight = {
+      mark,
+      promise: cache ? this.lookUp(resource, cache, token, key, mark) : this.introspectActive(resource, token),
+    };
+    this.inFlight.set(flightKey, flight);
+    const forget = () => {
+      if (this.inFlight.get(flightKey) === flight) {
+        this.inFlight.delete(flightKey);
+      }
+    };
+    flight.promise.then(forget, forget);
+    return flight.promise;
   }
 
   private async lookUp(
     resource: OAuth2Resource,
-    cache: TokenCache | undefined,
+    cache: TokenCache,
     token: string,
     key: string,
+    mark: number,
   ): Promise<IntrospectionPayload> {
+    // Whether the shared store's tombstones must be checked: not for an in-memory cache, which no
+    // other instance evicts, and not once a tombstone was seen before introspecting (the answer then
+    // comes after the revocation).
+    let checkTombstone = !cache.peekable;
     // An in-memory cache was read synchronously by `activePayload`: its miss stands.
-    if (cache && !cache.peekable) {
+    if (!cache.peekable) {
       const entry = await cache.get(key);
-      if (entry) {
+      if (entry && !cache.evictedSince(key, mark)) {
         if (!entry.active) {
           throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
         }
         return entry.payload;
       }
+      checkTombstone = !(await cache.revoked(key));
     }
-    const mark = cache?.evictionMark();
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await this.introspect(resource, token);
+      if (!result.active) {
+        await cache.set(key, result, mark);
+        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+      }
+      if (!cache.evictedSince(key, mark) && !(checkTombstone && (await cache.revoked(key)))) {
+        await cache.set(key, result, mark);
+        // A tombstone written between the check and the write: take the write back.
+        if (!(checkTombstone && (await cache.revoked(key)))) {
+          return result.payload;
+        }
+        await cache.discard(key);
+      }
+      // The token was evicted while it was being introspected: the answer may predate its revocation.
+      if (attempt === MAX_INTROSPECTIONS) {
+        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE);
+      }
+      mark = cache.evictionMark();
+      checkTombstone = false;
+    }
+  }
+
+  private async introspectActive(resource: OAuth2Resource, token: string): Promise<IntrospectionPayload> {
     const result = await this.introspect(resource, token);
-    if (cache) {
-      await cache.set(key, result, mark);
-    }
     if (!result.active) {
       throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
     }
