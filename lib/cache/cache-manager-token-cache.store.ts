@@ -1,5 +1,6 @@
 import type { Cache } from 'cache-manager';
 import { readEntry } from './cached-introspection';
+import type { EntrySeal } from './entry-seal';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /**
@@ -26,11 +27,13 @@ export class CacheManagerTokenCacheStore implements TokenCacheStore {
    * @param keyPrefix put before every key, to keep this cache's keys apart from others in the store.
    * @param owned whether closing this store disconnects the cache (false for a cache the application
    *   supplied, which it closes itself).
+   * @param seal authenticates every value (with `hmacSecret`): one that fails is a miss.
    */
   constructor(
     private readonly cache: Cache,
     private readonly keyPrefix: string,
     private readonly owned: boolean,
+    private readonly seal?: EntrySeal,
   ) {
     cache.on('get', this.onGet);
     for (const keyv of cache.stores) {
@@ -39,12 +42,18 @@ export class CacheManagerTokenCacheStore implements TokenCacheStore {
   }
 
   async get(key: string): Promise<CachedIntrospection | undefined> {
-    const value = await this.watch(() => this.cache.get<unknown>(this.keyPrefix + key));
-    return value === undefined || value === null ? undefined : readEntry(value);
+    const storeKey = this.keyPrefix + key;
+    const value = await this.watch(() => this.cache.get<unknown>(storeKey));
+    if (value === undefined || value === null) {
+      return undefined;
+    }
+    return this.seal ? this.seal.open(storeKey, value) : readEntry(value);
   }
 
   async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {
-    await this.watch(() => this.cache.set(this.keyPrefix + key, entry, ttlMilliseconds));
+    const storeKey = this.keyPrefix + key;
+    const value = this.seal ? this.seal.seal(storeKey, entry) : entry;
+    await this.watch(() => this.cache.set(storeKey, value, ttlMilliseconds));
   }
 
   async delete(key: string): Promise<void> {

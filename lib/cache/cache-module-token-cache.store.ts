@@ -1,6 +1,7 @@
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import { DEFAULT_CACHE_MODULE_TOKEN } from '../oauth2.constants';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
+import type { EntrySeal } from './entry-seal';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 import { type UserCacheStore, isUserCacheStore, userStoreAsCache } from './user-store';
 
@@ -20,6 +21,8 @@ export interface CacheModuleTokenCacheStoreOptions {
   readonly injectionToken: string | symbol;
   /** Put before every key. */
   readonly keyPrefix: string;
+  /** Authenticates every value (with `hmacSecret`). */
+  readonly seal?: EntrySeal;
 }
 
 /**
@@ -51,7 +54,12 @@ export class CacheModuleTokenCacheStore implements TokenCacheStore {
       return;
     }
     const cache = this.applicationCache();
-    this.store = new CacheManagerTokenCacheStore(userStoreAsCache(cache), this.options.keyPrefix, false);
+    this.store = new CacheManagerTokenCacheStore(
+      userStoreAsCache(cache),
+      this.options.keyPrefix,
+      false,
+      this.options.seal,
+    );
   }
 
   async get(key: string): Promise<CachedIntrospection | undefined> {

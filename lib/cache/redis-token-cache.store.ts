@@ -5,6 +5,7 @@ import { Keyv } from 'keyv';
 import { OptionalPackageLoader } from '../common/optional-package.loader';
 import type { RedisTlsOptions } from '../interfaces/cache-options.interface';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
+import type { EntrySeal } from './entry-seal';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /** Longest wait between two reconnection attempts: a Redis back after an outage is used again within it. */
@@ -42,12 +43,14 @@ export interface RedisTokenCacheStoreOptions {
   readonly keyPrefix: string;
   /** Time limit of one connection attempt, in milliseconds. */
   readonly connectTimeout: number;
+  /** Authenticates every value (with `hmacSecret`): one that fails is a miss. */
+  readonly seal?: EntrySeal;
 }
 
 /**
  * A store in Redis, through cache-manager, Keyv and `@keyv/redis`, that several application
- * instances can share. Values are JSON (Keyv's `{"value":…,"expires":…}` around the entry), keys are
- * `keyPrefix` + the hashed key: Redis holds no token.
+ * instances can share. Values are JSON (Keyv's `{"value":…,"expires":…}` around the entry, or around
+ * `{"entry":…,"mac":…}` with a seal), keys are `keyPrefix` + the hashed key: Redis holds no token.
  *
  * `@keyv/redis` is imported by {@link prepare}, at start-up, not when this file is loaded: an
  * application without a `redis` cache need not install it, and a request never waits for it.
@@ -174,7 +177,12 @@ export class RedisTokenCacheStore implements TokenCacheStore {
       deserialize: (data: string) => JSON.parse(data),
       throwOnErrors: true,
     });
-    const entries = new CacheManagerTokenCacheStore(createCache({ stores: [keyv] }), this.options.keyPrefix, false);
+    const entries = new CacheManagerTokenCacheStore(
+      createCache({ stores: [keyv] }),
+      this.options.keyPrefix,
+      false,
+      this.options.seal,
+    );
     this.connection = { client, entries };
   }
 

@@ -2,6 +2,7 @@ import type { OptionalPackageLoader } from '../common/optional-package.loader';
 import type { ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
 import { CacheModuleTokenCacheStore, type ProviderLookup } from './cache-module-token-cache.store';
+import { EntrySeal } from './entry-seal';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
 import { RedisTokenCacheStore } from './redis-token-cache.store';
 import { TokenCache } from './token-cache';
@@ -26,16 +27,20 @@ export function createTokenCacheStore(
   options: ResolvedOAuth2CacheResourceOptions,
   context: TokenCacheStoreContext,
 ): TokenCacheStore {
+  if (options.type === 'memory') {
+    // No MAC in memory: whoever can write there runs in this process, and could as well change the
+    // guard; a hit there stays a map read.
+    return new MemoryTokenCacheStore(options.maxEntries);
+  }
+  const seal = options.hmacSecret === undefined ? undefined : new EntrySeal(options.hmacSecret, options.name);
   switch (options.type) {
-    case 'memory':
-      return new MemoryTokenCacheStore(options.maxEntries);
     case 'redis':
-      return new RedisTokenCacheStore({ ...options, field: context.field }, context.packages);
+      return new RedisTokenCacheStore({ ...options, field: context.field, seal }, context.packages);
     case 'store':
       // The application's store: this module never closes it.
-      return new CacheManagerTokenCacheStore(userStoreAsCache(options.store), options.keyPrefix, false);
+      return new CacheManagerTokenCacheStore(userStoreAsCache(options.store), options.keyPrefix, false, seal);
     case 'cache-module':
-      return new CacheModuleTokenCacheStore({ ...options, field: context.field }, context.findProvider);
+      return new CacheModuleTokenCacheStore({ ...options, field: context.field, seal }, context.findProvider);
   }
 }
 
