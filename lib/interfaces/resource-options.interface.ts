@@ -16,6 +16,35 @@ export interface OAuth2ResourceCommonOptions {
    * (mutual TLS). Certificates are always verified, unless `insecureSkipVerify` says otherwise.
    */
   tls?: OAuth2ResourceTlsOptions;
+  /** The HTTP client of the calls to the authorization server (Gravitee's `http` options). */
+  http?: OAuth2ResourceHttpOptions;
+  /**
+   * Fail at once, without calling the authorization server, while it keeps failing: after
+   * `failureThreshold` consecutive failures (timeouts, connection errors, 5xx answers), requests are
+   * rejected with `OAUTH2_SERVER_UNAVAILABLE` for `coolDownSeconds`, then one request tests the server.
+   * On by default (10 failures, 10 s); `false` turns it off.
+   */
+  circuitBreaker?: OAuth2ResourceCircuitBreakerOptions | false;
+}
+
+/** HTTP client settings of a resource. */
+export interface OAuth2ResourceHttpOptions {
+  /**
+   * Most connections open to the authorization server at once; further requests wait for a free one,
+   * within their `timeout`. Default 64.
+   */
+  maxConcurrentConnections?: number;
+}
+
+/** A resource's circuit breaker. */
+export interface OAuth2ResourceCircuitBreakerOptions {
+  /** Consecutive failures (timeouts, connection errors, 5xx answers) that open the circuit. Default 10. */
+  failureThreshold?: number;
+  /**
+   * Seconds the open circuit rejects requests before it lets one through to test the server (and the
+   * `Retry-After` of the `rfc` profile counts down to it). Default 10.
+   */
+  coolDownSeconds?: number;
 }
 
 /** A PEM text (a string, or its bytes). */

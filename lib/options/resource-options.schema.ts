@@ -1,4 +1,17 @@
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import { Transform, plainToInstance } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { PemData } from '../interfaces/resource-options.interface';
@@ -7,6 +20,26 @@ import { IsHttpUrl, IsRequired, IsStringOrFalse, IsUrlOrPath } from './validatio
 
 const HTTP_METHODS = ['GET', 'POST'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Validation rules of a resource's `http` option. */
+class ResourceHttpSchema {
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) maxConcurrentConnections?: number;
+}
+
+/** Validation rules of a resource's `circuitBreaker` option (when it is not `false`). */
+class ResourceCircuitBreakerSchema {
+  @IsOptional() @IsInt() @Min(1) @Max(1000) failureThreshold?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(3600) coolDownSeconds?: number;
+}
+
+/**
+ * A nested option group as an instance of its schema, so that its members are validated; anything
+ * else as it is, for the group's own type check. (Not class-transformer's `@Type`, which needs
+ * reflect-metadata.)
+ */
+function nested(schema: new () => object, value: unknown): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? plainToInstance(schema, value) : value;
+}
 
 /** Validation rules of the options every resource has. */
 abstract class ResourceCommonSchema {
@@ -17,6 +50,19 @@ abstract class ResourceCommonSchema {
   @IsOptional() @IsInt() @Min(1024) @Max(64 * 1024 * 1024) maxResponseBytes?: number;
   // Only its shape here: its members are checked by tlsOptionProblems(), which needs the resource's URLs.
   @IsOptional() @IsObjectOption() tls?: object;
+  @IsOptional()
+  @IsObjectOption({ message: 'must be an object such as { maxConcurrentConnections: 64 }' })
+  @ValidateNested()
+  @Transform(({ value }) => nested(ResourceHttpSchema, value))
+  http?: ResourceHttpSchema;
+  @IsOptional()
+  @ValidateIf((_object, value) => value !== false)
+  @IsObjectOption({
+    message: 'must be false (no circuit breaker) or an object such as { failureThreshold: 10, coolDownSeconds: 10 }',
+  })
+  @ValidateNested()
+  @Transform(({ value }) => nested(ResourceCircuitBreakerSchema, value))
+  circuitBreaker?: ResourceCircuitBreakerSchema | false;
 }
 
 /** Validation rules of a `generic` resource. */
@@ -178,12 +224,12 @@ function loadFailure(error: unknown): string {
 }
 
 /** An object (not an array, not null); its members are checked elsewhere. */
-function IsObjectOption(): PropertyDecorator {
+function IsObjectOption(options?: { message: string }): PropertyDecorator {
   return ValidateBy({
     name: 'isObjectOption',
     validator: {
       validate: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
-      defaultMessage: () => 'must be an object',
+      defaultMessage: () => options?.message ?? 'must be an object',
     },
   });
 }

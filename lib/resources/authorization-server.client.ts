@@ -4,8 +4,15 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { AuthorizationServerError, type AuthorizationServerErrorKey } from './authorization-server.error';
-import type { OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
+import type { OAuth2ResourceCommonOptions, OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
 import type { OutgoingRequest } from './outgoing-request';
+import {
+  CircuitBreaker,
+  type CircuitBreakerSettings,
+  type CircuitTicket,
+  DEFAULT_CIRCUIT_BREAKER_COOL_DOWN_SECONDS,
+  DEFAULT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+} from './circuit-breaker';
 
 /** Limits and TLS settings of the HTTP calls to one authorization server. */
 export interface AuthorizationServerClientLimits {
@@ -15,6 +22,31 @@ export interface AuthorizationServerClientLimits {
   readonly maxResponseBytes: number;
   /** TLS settings of `https://` connections. */
   readonly tls?: OAuth2ResourceTlsOptions;
+  /** Most connections open to the server at once; more requests wait for one. Default 64. */
+  readonly maxConcurrentConnections?: number;
+  /** The circuit breaker, or `false` for none. Default: 10 failures, 10 s. */
+  readonly circuitBreaker?: CircuitBreakerSettings | false;
+}
+
+/** Default most connections a resource keeps open to its authorization server at once. */
+export const DEFAULT_MAX_CONCURRENT_CONNECTIONS = 64;
+
+/** A resource's `http.maxConcurrentConnections` and `circuitBreaker` options, defaults applied. */
+export function resolveConnectionLimits(options: OAuth2ResourceCommonOptions): {
+  maxConcurrentConnections: number;
+  circuitBreaker: CircuitBreakerSettings | false;
+} {
+  const breaker = options.circuitBreaker;
+  return {
+    maxConcurrentConnections: options.http?.maxConcurrentConnections ?? DEFAULT_MAX_CONCURRENT_CONNECTIONS,
+    circuitBreaker:
+      breaker === false
+        ? false
+        : {
+            failureThreshold: breaker?.failureThreshold ?? DEFAULT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+            coolDownSeconds: breaker?.coolDownSeconds ?? DEFAULT_CIRCUIT_BREAKER_COOL_DOWN_SECONDS,
+          },
+  };
 }
 
 /**
@@ -128,7 +160,7 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
  */
 export class AuthorizationServerClient {
   private readonly logger = new Logger('OAuth2Resource');
-  private readonly httpAgent = new http.Agent({ keepAlive: true });
+  private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   /**
    * An axios instance of this client's own, not axios's process-wide default, and built without its
@@ -136,13 +168,29 @@ export class AuthorizationServerClient {
    * credentials sent here, and its defaults never change the requests.
    */
   private readonly http = new Axios(REQUEST_DEFAULTS);
+  private readonly breaker: CircuitBreaker | undefined;
   private outageSince: number | undefined;
 
   constructor(
     private readonly resourceName: string,
     private readonly limits: AuthorizationServerClientLimits,
   ) {
-    this.httpsAgent = new https.Agent(httpsAgentOptions(limits.tls));
+    // A burst of cold tokens waits for a connection rather than opening one each: the server sees at
+    // most this many at once. The wait counts in each request's timeout (see attempt()).
+    const maxSockets = limits.maxConcurrentConnections ?? DEFAULT_MAX_CONCURRENT_CONNECTIONS;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+    this.httpsAgent = new https.Agent({ ...httpsAgentOptions(limits.tls), maxSockets });
+    this.breaker =
+      limits.circuitBreaker === false
+        ? undefined
+        : new CircuitBreaker(
+            limits.circuitBreaker ?? {
+              failureThreshold: DEFAULT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+              coolDownSeconds: DEFAULT_CIRCUIT_BREAKER_COOL_DOWN_SECONDS,
+            },
+            resourceName,
+            this.logger,
+          );
   }
 
   /** Warns about dangerous settings. Called once, when the application starts. */
@@ -160,9 +208,21 @@ export class AuthorizationServerClient {
   /**
    * Sends a request and returns the answer, whatever its status.
    *
-   * @throws AuthorizationServerError (`OAUTH2_SERVER_UNAVAILABLE`) when there is no answer in time.
+   * @throws AuthorizationServerError (`OAUTH2_SERVER_UNAVAILABLE`) when there is no answer in time,
+   * or at once, without a request, while the circuit is open.
    */
   async send(request: OutgoingRequest): Promise<ServerAnswer> {
+    const admission = this.breaker?.admit();
+    if (admission !== undefined && 'retryAfterSeconds' in admission) {
+      // Not through failure(): the opening of the circuit was logged once, its requests are not.
+      throw new AuthorizationServerError(
+        OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE,
+        this.resourceName,
+        'is not called: its circuit is open after repeated failures',
+        admission.retryAfterSeconds,
+      );
+    }
+    const ticket: CircuitTicket | undefined = admission;
     const deadline = Date.now() + this.limits.timeout;
     let response: AxiosResponse<string>;
     try {
@@ -177,7 +237,22 @@ export class AuthorizationServerClient {
       });
     } catch (error) {
       const { reason, key } = this.describeFailure(error);
+      if (ticket !== undefined) {
+        // An answer too large is a server that answers: only silence and broken connections count.
+        if (key === OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE) {
+          this.breaker?.failed(ticket);
+        } else {
+          this.breaker?.succeeded(ticket);
+        }
+      }
       throw this.failure(reason, key);
+    }
+    if (ticket !== undefined) {
+      if (response.status >= 500) {
+        this.breaker?.failed(ticket);
+      } else {
+        this.breaker?.succeeded(ticket);
+      }
     }
     const retryAfter =
       response.status === 429 || response.status === 503
@@ -190,7 +265,11 @@ export class AuthorizationServerClient {
     };
   }
 
-  /** One HTTP exchange, bounded by `timeout` milliseconds, connection included. */
+  /**
+   * One HTTP exchange, bounded by `timeout` milliseconds from now: the wait for a free connection,
+   * the connection and the answer all count (axios's own `timeout` starts only once a socket is
+   * assigned, so the abort signal is the bound).
+   */
   private attempt(request: OutgoingRequest, timeout: number): Promise<AxiosResponse<string>> {
     return this.http.request<string>({
       url: request.url,

@@ -299,6 +299,8 @@ describe('GenericOAuth2Resource', () => {
         userInfoEndpointMethod: 'GET',
         timeout: 5000,
         maxResponseBytes: 256 * 1024,
+        maxConcurrentConnections: 64,
+        circuitBreaker: { failureThreshold: 10, coolDownSeconds: 10 },
       });
     });
 

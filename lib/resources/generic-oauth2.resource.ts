@@ -6,7 +6,8 @@ import type {
   OAuth2ResourceTlsOptions,
 } from '../interfaces/resource-options.interface';
 import { readActive } from './active-rule';
-import { AuthorizationServerClient } from './authorization-server.client';
+import { AuthorizationServerClient, resolveConnectionLimits } from './authorization-server.client';
+import type { CircuitBreakerSettings } from './circuit-breaker';
 import { OAuth2Resource } from './oauth2-resource';
 import { type OutgoingRequest, basicCredentials, resolveEndpoint, withQuery } from './outgoing-request';
 
@@ -34,6 +35,8 @@ export interface GenericOAuth2ResourceSettings {
   readonly timeout: number;
   readonly maxResponseBytes: number;
   readonly tls?: OAuth2ResourceTlsOptions;
+  readonly maxConcurrentConnections: number;
+  readonly circuitBreaker: CircuitBreakerSettings | false;
 }
 
 /** Applies the defaults (RFC 7662's shape) to a generic resource's validated options. */
@@ -69,6 +72,7 @@ export function genericResourceSettings(options: GenericOAuth2ResourceOptions): 
     timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     tls: options.tls,
+    ...resolveConnectionLimits(options),
   };
 }
 

@@ -2,7 +2,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../oauth2.consta
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 import type { GraviteeAmResourceOptions, GraviteeAmVersion } from '../interfaces/resource-options.interface';
 import { readActive } from './active-rule';
-import { AuthorizationServerClient } from './authorization-server.client';
+import { AuthorizationServerClient, resolveConnectionLimits } from './authorization-server.client';
 import { OAuth2Resource } from './oauth2-resource';
 import { type OutgoingRequest, basicCredentials } from './outgoing-request';
 
@@ -33,6 +33,7 @@ export class GraviteeAmResource extends OAuth2Resource {
       timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
       maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       tls: options.tls,
+      ...resolveConnectionLimits(options),
     };
     super(new AuthorizationServerClient(options.name, limits));
     this.name = options.name;
