@@ -19,7 +19,9 @@ export interface CacheResourceCommonOptions {
   /**
    * A secret (at least 16 characters) that turns the entry keys from SHA-256 digests into
    * HMAC-SHA-256 ones, so that whoever reads the store cannot even check a guessed token against it.
-   * Every instance sharing a store needs the same secret. Default: SHA-256.
+   * In a shared store (`redis`, `store`, `cache-module`) it also seals every value with a MAC over its
+   * key and value, so that an entry written or altered by anyone without the secret is a miss.
+   * Every instance sharing a store needs the same secret. Default: SHA-256 keys, unsealed values.
    */
   hmacSecret?: string;
 }
