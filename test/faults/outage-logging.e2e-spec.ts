@@ -55,7 +55,15 @@ describe.each(ADAPTERS)('outage and debug logging, on %s', (adapter) => {
       {
         imports: [
           OAuth2Module.forRoot({
-            resources: [{ name: 'as', type: 'generic', introspectionEndpoint: `${url}/introspect`, timeout: 300 }],
+            resources: [
+              {
+                name: 'as',
+                type: 'generic',
+                introspectionEndpoint: `${url}/introspect`,
+                timeout: 300,
+                circuitBreaker: false,
+              },
+            ],
             policy: { oauthResource: 'as' },
           }),
         ],
