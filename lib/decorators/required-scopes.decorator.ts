@@ -5,13 +5,21 @@ import { policyProblems } from '../options/validate-options';
 
 /**
  * The scopes a controller's or handler's routes require. Turns the scope check on there; whether
- * every scope or any one is needed follows the policy's `modeStrict` (default: every one).
+ * every scope or any one is needed follows the policy's `modeStrict` (default: every one). At least
+ * one scope is required: `@RequiredScopes()` with none throws when applied.
  *
  * @example
  * @Post() @RequiredScopes('orders:write')
  * create() { ... }
  */
 export function RequiredScopes(...scopes: string[]): ClassDecorator & MethodDecorator {
+  if (scopes.length === 0) {
+    // With no scope it would turn the check on with nothing to check: every token would pass.
+    throw new OAuth2ConfigurationError(
+      '@RequiredScopes()',
+      "has no scope: name at least one, e.g. @RequiredScopes('orders:read'), or remove the decorator.",
+    );
+  }
   const problems = policyProblems({ requiredScopes: scopes }, '@RequiredScopes()');
   if (problems.length > 0) {
     throw OAuth2ConfigurationError.fromProblems(problems);

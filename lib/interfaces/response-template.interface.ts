@@ -6,7 +6,10 @@ export interface OAuth2ResponseTemplate {
   status?: number;
   /** Headers to set; they replace the default `WWW-Authenticate` when they name it. */
   headers?: Record<string, string>;
-  /** The body: a string is sent as is, an object as JSON. Default: the key's JSON body. */
+  /**
+   * The body: a string is sent as is, an object as JSON. Default: the key's JSON body. With an object, a
+   * `Content-Type` in `headers` must be `application/json` or a `+json` type, or the application does not start.
+   */
   body?: string | Record<string, unknown>;
 }
 

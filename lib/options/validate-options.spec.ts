@@ -454,3 +454,52 @@ describe('resolvePolicy', () => {
     expect(Object.isFrozen(resolved)).toBe(true);
   });
 });
+
+describe('response templates with an object body (issue 12, point 3)', () => {
+  const withTemplate = (mediaType: string, template: Record<string, unknown>) => ({
+    resources: [generic],
+    responseTemplates: { OAUTH2_MISSING_HEADER: { [mediaType]: template } },
+  });
+
+  it.each([
+    ['text/plain', { 'Content-Type': 'text/plain' }],
+    ['*/*', { 'content-type': 'text/html; charset=utf-8' }],
+    ['application/json', { 'CONTENT-TYPE': 'application/xml' }],
+  ])('refuses an object body under a %s key with the headers %j, naming the body', (mediaType, headers) => {
+    const error = configurationError(withTemplate(mediaType, { headers, body: { error: 'x' } }));
+    expect(error.field).toBe(`responseTemplates.OAUTH2_MISSING_HEADER['${mediaType}'].body`);
+    expect(error.message).toMatch(/give a string body, or a JSON content type/);
+  });
+
+  it.each([
+    ['application/json', undefined],
+    ['text/plain', undefined],
+    ['*/*', { 'Content-Type': 'application/json' }],
+    ['*/*', { 'content-type': 'Application/Problem+JSON; charset=utf-8' }],
+  ])('accepts an object body under a %s key with the headers %j (sent as JSON)', (mediaType, headers) => {
+    expect(() => validateModuleOptions(withTemplate(mediaType, { headers, body: { error: 'x' } }))).not.toThrow();
+  });
+
+  it('accepts a string body under any content type', () => {
+    const template = { headers: { 'Content-Type': 'text/plain' }, body: 'no token' };
+    expect(() => validateModuleOptions(withTemplate('text/plain', template))).not.toThrow();
+  });
+});
+
+describe('async resource selectors (issue 12, point 8)', () => {
+  it.each(['oauthResource', 'oauthCacheResource'])('refuses an async %s in the module policy', (selector) => {
+    const error = configurationError({ resources: [generic], policy: { [selector]: async () => 'as' } });
+    expect(error.field).toBe(`policy.${selector}`);
+    expect(error.message).toMatch(/must be synchronous and return a name/);
+  });
+
+  it('names the decorator in a decorator policy', () => {
+    expect(policyProblems({ oauthResource: async () => 'as' }, '@OAuth2Policy()')).toEqual([
+      { field: '@OAuth2Policy().oauthResource', problem: expect.stringMatching(/is an async function/) },
+    ]);
+  });
+
+  it('accepts a synchronous selector', () => {
+    expect(policyProblems({ oauthResource: () => 'as', oauthCacheResource: () => undefined }, 'policy')).toEqual([]);
+  });
+});

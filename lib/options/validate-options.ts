@@ -152,6 +152,17 @@ export function policyProblems(raw: unknown, field: string): OptionProblem[] {
     return [{ field, problem: 'must be an object with the policy options (oauthResource, requiredScopes, ...).' }];
   }
   const problems = schemaProblems(PolicySchema, raw, field, 'a policy option');
+  for (const selector of ['oauthResource', 'oauthCacheResource']) {
+    // The guard calls a selector synchronously: an async one gives a Promise, never a name, so every request
+    // would fail. A plain function that returns a Promise cannot be told apart before it is called.
+    if (isAsyncFunction(raw[selector])) {
+      problems.push({
+        field: `${field}.${selector}`,
+        problem:
+          'is an async function: a selector must be synchronous and return a name. Decide from the ExecutionContext without awaiting (load what it needs at start-up), or give a name.',
+      });
+    }
+  }
   const scopes = raw.requiredScopes;
   if (Array.isArray(scopes)) {
     scopes.forEach((scope, index) => {
@@ -165,6 +176,10 @@ export function policyProblems(raw: unknown, field: string): OptionProblem[] {
     });
   }
   return problems;
+}
+
+function isAsyncFunction(value: unknown): boolean {
+  return typeof value === 'function' && value.constructor?.name === 'AsyncFunction';
 }
 
 /** Problems with the plain-string resource and cache names of a policy. */
@@ -403,7 +418,26 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
   if (body !== undefined && typeof body !== 'string' && !isJsonObject(body)) {
     problems.push({ field: `${field}.body`, problem: 'must be a string, or an object to send as JSON.' });
   }
+  const contentType = isJsonObject(headers) ? headerValue(headers, 'content-type') : undefined;
+  // An object body is serialized as JSON; under another content type Fastify refuses to send it (500) and
+  // Express sends JSON under the wrong label. Without a Content-Type header it goes as application/json.
+  if (isJsonObject(body) && typeof contentType === 'string' && !isJsonMediaType(contentType)) {
+    problems.push({
+      field: `${field}.body`,
+      problem: `is an object, which is sent as JSON, but the template's Content-Type is ${describe(contentType)}: give a string body, or a JSON content type (application/json, or one ending in +json).`,
+    });
+  }
   return problems;
+}
+
+function headerValue(headers: Record<string, unknown>, name: string): unknown {
+  return Object.entries(headers).find(([header]) => header.toLowerCase() === name)?.[1];
+}
+
+/** `application/json` or a `+json` structured syntax suffix (RFC 6839), parameters aside. */
+function isJsonMediaType(contentType: string): boolean {
+  const mediaType = contentType.split(';')[0].trim().toLowerCase();
+  return mediaType === 'application/json' || /^[^\s/]+\/[^\s/]+\+json$/.test(mediaType);
 }
 
 function schemaProblems(
