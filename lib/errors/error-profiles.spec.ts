@@ -85,6 +85,41 @@ describe('error profiles', () => {
     });
   });
 
+  describe('a malformed request (a token outside b64token, several credentials: details.invalidRequest)', () => {
+    const malformed = new OAuth2Exception(K.OAUTH2_INVALID_ACCESS_TOKEN, { invalidRequest: true });
+    it.each<[OAuth2ErrorProfile, number, string]>([
+      ['documented', 401, `${plain}, error="invalid_token"`],
+      ['gateway', 401, `${plain}, error="invalid_token"`],
+      ['rfc', 400, `${plain}, error="invalid_request"`],
+    ])('is answered under %s with %i and %s', (profile, status, challenge) => {
+      const rendered = renderErrorResponse(malformed, undefined, {
+        realm: REALM,
+        responseTemplates: {},
+        errorProfile: profile,
+      });
+      expect(rendered).toEqual({
+        status,
+        headers: { 'WWW-Authenticate': challenge },
+        body: {
+          statusCode: status,
+          error: REASONS[status],
+          message: 'Access token can not be validated by authorization server',
+          key: K.OAUTH2_INVALID_ACCESS_TOKEN,
+        },
+      });
+      expect(wwwAuthenticate(malformed, REALM, profile)).toBe(challenge);
+    });
+
+    it('keeps the key, so its response templates apply', () => {
+      const rendered = renderErrorResponse(malformed, undefined, {
+        realm: REALM,
+        errorProfile: 'rfc',
+        responseTemplates: { OAUTH2_INVALID_ACCESS_TOKEN: { '*/*': { body: 'bad token' } } },
+      });
+      expect([rendered.status, rendered.body]).toEqual([400, 'bad token']);
+    });
+  });
+
   it('is documented when no profile is given, and uses a 5 s Retry-After by default', () => {
     const unavailable = new OAuth2Exception(K.OAUTH2_SERVER_UNAVAILABLE);
     expect(renderErrorResponse(unavailable, undefined, { realm: REALM, responseTemplates: {} }).status).toBe(403);

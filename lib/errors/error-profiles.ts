@@ -94,7 +94,19 @@ export const ERROR_PROFILE_TABLES: Readonly<
   ),
 });
 
-/** How a key is answered under a profile. */
-export function errorProfileEntry(profile: OAuth2ErrorProfile, key: OAuth2ErrorKey): ErrorProfileEntry {
-  return ERROR_PROFILE_TABLES[profile][key];
+/**
+ * How a malformed request (RFC 6750 §3.1 `invalid_request`: a token outside the b64token syntax,
+ * several credentials) is answered, in the profiles where that differs from its key's answer.
+ */
+const INVALID_REQUEST_ENTRIES: Readonly<Partial<Record<OAuth2ErrorProfile, ErrorProfileEntry>>> = Object.freeze({
+  rfc: Object.freeze({ status: 400, challenge: 'invalid_request', retryAfter: false }),
+});
+
+/** How a key is answered under a profile; `invalidRequest`: for a malformed request (see `OAuth2ExceptionDetails`). */
+export function errorProfileEntry(
+  profile: OAuth2ErrorProfile,
+  key: OAuth2ErrorKey,
+  invalidRequest = false,
+): ErrorProfileEntry {
+  return (invalidRequest && INVALID_REQUEST_ENTRIES[profile]) || ERROR_PROFILE_TABLES[profile][key];
 }

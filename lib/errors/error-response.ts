@@ -28,14 +28,15 @@ export interface ErrorRenderingSettings {
  * none for `OAUTH2_MISSING_SERVER` (the fault is the server's configuration, not the client's); no
  * error code when no token was sent; `invalid_token` for a token that was refused;
  * `insufficient_scope` with the required scopes. The `rfc` profile says `invalid_request` for a Bearer
- * header without a token, and sends no challenge with its 503 answers.
+ * header without a token and for a malformed request (`details.invalidRequest`), and sends no
+ * challenge with its 503 answers.
  */
 export function wwwAuthenticate(
   exception: OAuth2Exception,
   realm: string,
   profile: OAuth2ErrorProfile = 'documented',
 ): string | undefined {
-  const { challenge } = errorProfileEntry(profile, exception.key);
+  const { challenge } = errorProfileEntry(profile, exception.key, exception.details.invalidRequest);
   if (challenge === false) {
     return undefined;
   }
@@ -61,7 +62,7 @@ export function renderErrorResponse(
   settings: ErrorRenderingSettings,
 ): OAuth2ErrorResponse {
   const profile = settings.errorProfile ?? 'documented';
-  const entry = errorProfileEntry(profile, exception.key);
+  const entry = errorProfileEntry(profile, exception.key, exception.details.invalidRequest);
   const headers: Record<string, string> = {};
   const challenge = wwwAuthenticate(exception, settings.realm, profile);
   if (challenge) {

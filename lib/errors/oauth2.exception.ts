@@ -12,6 +12,12 @@ export interface OAuth2ExceptionDetails {
    * `rfc` profile passes it on instead of `retryAfterSeconds`.
    */
   readonly retryAfterSeconds?: number;
+  /**
+   * The request is malformed (RFC 6750 §3.1 `invalid_request`): a token outside RFC 6750's b64token
+   * syntax, or, in the `rfc` profile, more than one credential. The `rfc` profile answers 400
+   * `invalid_request`; the others answer as for the key.
+   */
+  readonly invalidRequest?: boolean;
 }
 
 /** The default JSON body of a rejected request: Nest's shape plus the key. */

@@ -17,15 +17,19 @@ import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
 import {
   GuardedRequest,
+  countRequestBearerValues,
   findRequestBearerCredential,
-  firstQueryParam,
+  queryParamValues,
   removeAuthorizationHeaders,
 } from '../request/http-request';
 import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
-import { trimOws } from './bearer-token';
+import { isB64Token, trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
 import { hasRequiredScopes } from './scopes';
 import { TokenIntrospectionService } from './token-introspection.service';
+
+/** The query parameter of RFC 6750 §2.3. */
+const ACCESS_TOKEN_PARAM = 'access_token';
 
 /**
  * The `oauth2` policy as a guard: checks the request's bearer token by introspection at an
@@ -71,7 +75,9 @@ export class OAuth2Guard implements CanActivate {
     const request = this.getRequest(context);
     const state = requestState(request);
     const resource = this.resolveResource(context, policy);
-    const token = state.attributes['oauth.access_token'] ?? this.extractToken(request, policy);
+    // A token the guard extracted is checked here rather than in extractToken(), so that a subclass's
+    // extractToken() cannot send a malformed one to the authorization server either.
+    const token = state.attributes['oauth.access_token'] ?? this.wellFormed(this.extractToken(request, policy));
     state.attributes['oauth.access_token'] = token;
     const cache = this.resolveCache(context, policy);
     let payload: IntrospectionPayload | Promise<IntrospectionPayload>;
@@ -212,17 +218,21 @@ export class OAuth2Guard implements CanActivate {
 
   /**
    * The access token: the first `Authorization: Bearer` value, else (when the policy allows it) the
-   * `access_token` query parameter.
+   * first `access_token` query parameter. Under the `rfc` error profile, a request with more than one
+   * credential (two Bearer values, a Bearer value and a query token, two query tokens) is malformed
+   * (RFC 6750 §2, §3.1 `invalid_request`); the other profiles take the first.
    */
   protected extractToken(request: GuardedRequest, policy: ResolvedOAuth2Policy): string {
     const credential = findRequestBearerCredential(request);
     if (credential.kind === 'token') {
+      this.checkSingleCredential(request, policy);
       return credential.token;
     }
     if (credential.kind === 'no-header' && policy.allowAccessTokenQueryParam) {
-      const fromQuery = firstQueryParam(request, 'access_token');
-      if (fromQuery !== undefined) {
-        return this.nonEmpty(trimOws(fromQuery));
+      const fromQuery = queryParamValues(request, ACCESS_TOKEN_PARAM);
+      if (fromQuery.length > 0) {
+        this.checkSingleCredential(request, policy);
+        return this.nonEmpty(trimOws(fromQuery[0]));
       }
     }
     const key =
@@ -310,6 +320,41 @@ export class OAuth2Guard implements CanActivate {
       this.logger.error(`the ${field} function threw (${error instanceof Error ? error.name : typeof error})`);
       return undefined;
     }
+  }
+
+  /**
+   * The `rfc` profile's one credential per request (RFC 6750 §2: a client uses one method): Bearer values,
+   * and query tokens where the policy reads them. Its own method, so that extractToken() stays small on
+   * the hot path of the other profiles.
+   */
+  private checkSingleCredential(request: GuardedRequest, policy: ResolvedOAuth2Policy): void {
+    if (this.options.errorProfile !== 'rfc') {
+      return;
+    }
+    const queryTokens = policy.allowAccessTokenQueryParam ? queryParamValues(request, ACCESS_TOKEN_PARAM).length : 0;
+    if (countRequestBearerValues(request) + queryTokens > 1) {
+      throw this.malformed('several credentials');
+    }
+  }
+
+  /** The token, if it has RFC 6750's b64token syntax; otherwise the request is refused before any introspection. */
+  private wellFormed(token: string): string {
+    if (isB64Token(token)) {
+      return token;
+    }
+    throw this.malformed('a token outside the b64token syntax', token);
+  }
+
+  /**
+   * A malformed request (RFC 6750 §3.1 `invalid_request`): `OAUTH2_INVALID_ACCESS_TOKEN`, which the
+   * `rfc` profile answers with 400 `invalid_request`. The log line has the token's fingerprint only.
+   */
+  private malformed(reason: string, token?: string): OAuth2Exception {
+    const fingerprint = token === undefined ? '' : `, token sha256:${tokenFingerprint(token)}`;
+    this.logger.debug(
+      `rejected (${OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN}) at token extraction: ${reason}${fingerprint}`,
+    );
+    return new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN, { invalidRequest: true });
   }
 
   private nonEmpty(token: string): string {

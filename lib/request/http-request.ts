@@ -1,5 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { type BearerCredential, bearerCredential, bearerTokenOf, findBearerCredential } from '../guards/bearer-token';
+import {
+  type BearerCredential,
+  bearerCredential,
+  bearerTokenOf,
+  findBearerCredential,
+  isBearerValue,
+} from '../guards/bearer-token';
 
 /**
  * What the guard needs of a request, on Express (where the request is Node's `IncomingMessage`) and
@@ -54,13 +60,38 @@ export function findRequestBearerCredential(request: GuardedRequest): BearerCred
   return bearerCredential(undefined);
 }
 
-/** The first value of a query parameter of the request's URL. */
-export function firstQueryParam(request: GuardedRequest, name: string): string | undefined {
-  const url = (request.raw ?? request).url ?? request.url;
-  if (!url || !url.includes('?')) {
-    return undefined;
+/**
+ * How many `Authorization` values of the request have the Bearer scheme, token or not. For the `rfc`
+ * profile, to which more than one is a malformed request (RFC 6750 §3.1).
+ */
+export function countRequestBearerValues(request: GuardedRequest): number {
+  const rawHeaders = rawHeadersOf(request);
+  if (rawHeaders === undefined) {
+    const header = request.headers.authorization;
+    return header !== undefined && isBearerValue(header) ? 1 : 0;
   }
-  return new URLSearchParams(url.slice(url.indexOf('?') + 1)).get(name) ?? undefined;
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length - 1; index += 2) {
+    if (isAuthorization(rawHeaders[index]) && isBearerValue(rawHeaders[index + 1])) {
+      count += 1;
+    }
+  }
+  return count;
+}
+
+/**
+ * The values of a query parameter of the request's URL, in order, decoded as
+ * `application/x-www-form-urlencoded` (RFC 6750 §2.3): `+` is a space, and a name matches once decoded.
+ */
+export function queryParamValues(request: GuardedRequest, name: string): string[] {
+  const url = (request.raw ?? request).url ?? request.url;
+  const start = url === undefined ? -1 : url.indexOf('?');
+  if (start < 0) {
+    return [];
+  }
+  // From the `?` on, which URLSearchParams drops: a second `?` is then part of the first name, as
+  // Express and Fastify read it too.
+  return new URLSearchParams((url as string).slice(start)).getAll(name);
 }
 
 /** Removes every `Authorization` header, so a handler that forwards the request cannot pass the token on. */

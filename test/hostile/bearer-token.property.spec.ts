@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { findBearerCredential, trimOws } from '../../lib/guards/bearer-token';
+import { bearerTokenOf, findBearerCredential, isB64Token, isBearerValue, trimOws } from '../../lib/guards/bearer-token';
 
 /**
  * Issue 5, hostile input, below HTTP: `findBearerCredential` over strings of every code point (which
  * HTTP/1.1 cannot carry, but other transports and adapters may hand over), against an independent
- * model of RFC 6750 §2.1; and whitespace trimming in linear time.
+ * model of RFC 6750 §2.1; and whitespace trimming in linear time. Issue 12: the b64token syntax check
+ * against the RFC's grammar written as a regular expression.
  */
 
 const isOws = (char: string) => char === ' ' || char === '\t';
@@ -85,5 +86,51 @@ describe('trimOws', () => {
     expect(trimOws(hostile)).toBe(`a${' '.repeat(1_000_000)}b`);
     expect(findBearerCredential([`Bearer ${hostile}`])).toEqual({ kind: 'token', token: `a${' '.repeat(1_000_000)}b` });
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+/** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+describe('isB64Token, property-based', () => {
+  const nearToken = fc.oneof(
+    fc.stringMatching(B64TOKEN),
+    fc
+      .tuple(fc.stringMatching(B64TOKEN), fc.string({ unit: 'binary', maxLength: 2 }), fc.stringMatching(/^[a-z=]*$/))
+      .map((parts) => parts.join('')),
+    fc.string({ unit: 'binary', maxLength: 30 }),
+    fc.string({ unit: 'grapheme', maxLength: 30 }),
+  );
+
+  it('agrees with the grammar on any string', () => {
+    fc.assert(
+      fc.property(nearToken, (token) => {
+        expect(isB64Token(token)).toBe(B64TOKEN.test(token));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('accepts what any Bearer header yields exactly when the grammar does', () => {
+    fc.assert(
+      fc.property(value, (header) => {
+        const token = bearerTokenOf(header);
+        if (token) {
+          expect(isB64Token(token)).toBe(B64TOKEN.test(token));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('isBearerValue, property-based', () => {
+  it('tells Bearer values from others exactly as bearerTokenOf does, without building the token', () => {
+    fc.assert(
+      fc.property(value, (header) => {
+        expect(isBearerValue(header)).toBe(bearerTokenOf(header) !== undefined);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

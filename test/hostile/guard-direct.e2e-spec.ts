@@ -9,7 +9,8 @@ import { ScriptedIntrospectionServer } from '../support/introspection-server';
  * Issue 5, hostile input at the guard itself, below any HTTP parser: `Authorization` values and
  * request URLs of every code point (control characters, lone surrogates, line breaks: what HTTP/1.1
  * cannot carry but another transport or adapter may hand over). `canActivate` either allows the one
- * active token or rejects with an `OAuth2Exception`, and never with anything else.
+ * active token or rejects with an `OAuth2Exception`, and never with anything else. Issue 12: a token
+ * outside RFC 6750's b64token syntax never reaches the authorization server.
  */
 
 const ACTIVE = 'good-token';
@@ -112,6 +113,37 @@ describe('OAuth2Guard.canActivate on hostile requests', () => {
           firstBearer !== undefined &&
           firstBearer.replace(/^[ \t]*bearer[ \t]+/i, '').replace(/[ \t]+$/, '') === ACTIVE;
         expect(result).toBe(allowed ? true : 'OAuth2Exception');
+      }),
+      { numRuns: 300, plugins: [fc.interruptAfterTimeLimit(15_000)] },
+    );
+  });
+
+  it('sends no token outside b64token to the authorization server, from a header or the query (any code point)', async () => {
+    const b64token = /^[A-Za-z0-9\-._~+/]+=*$/;
+    const tokenText = fc.oneof(anyString, fc.stringMatching(b64token, { maxLength: 30 }));
+    const source = fc.oneof(
+      tokenText.map((value) => ({ header: `Bearer ${value}`, value })),
+      tokenText.map((value) => {
+        // Form-encoded as a client would (a lone surrogate becomes U+FFFD); the value as it decodes.
+        const query = new URLSearchParams({ access_token: value });
+        return { query: `/d/query?${query}`, value: query.get('access_token') as string };
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(source, async (sent) => {
+        server.requests.length = 0;
+        const request =
+          'header' in sent
+            ? { headers: { authorization: sent.header }, rawHeaders: ['Authorization', sent.header] }
+            : { headers: {}, rawHeaders: [], url: sent.query };
+        const result = await outcome('header' in sent ? 'header' : 'query', request);
+        const token = sent.value.replace(/^[ \t]+|[ \t]+$/g, '');
+        if (!b64token.test(token)) {
+          expect(result).toBe('OAuth2Exception');
+          expect(server.requests).toEqual([]);
+        } else {
+          expect(server.requests.map((received) => received.form.get('token'))).toEqual([token]);
+        }
       }),
       { numRuns: 300, plugins: [fc.interruptAfterTimeLimit(15_000)] },
     );

@@ -11,7 +11,8 @@ import { RawResponse, authorizationLine, rawGet } from '../support/raw-http';
  * Issue 5, hostile input: arbitrary `Authorization` headers, sent as raw bytes (huge, unicode, control
  * characters, several spaces or tabs, several schemes, several header lines), property-based. Whatever
  * arrives, the answer is never a 500, never lets an inactive or expired token through, and follows the
- * contract (behaviour.md §2.4), modelled here independently of the library.
+ * contract (behaviour.md §2.4), modelled here independently of the library. Issue 12: a token outside
+ * RFC 6750's b64token syntax is refused before introspection (behaviour.md §7).
  */
 
 const ACTIVE = 'good-token';
@@ -19,6 +20,9 @@ const EXPIRED = 'expired-token';
 /** What Node's parser may refuse in a header value (RFC 9110 field-value: no CTL but HTAB). */
 // eslint-disable-next-line no-control-regex -- control characters are what this pattern is for
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** RFC 6750 §2.1 b64token, written from the RFC's grammar. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** What the guard should make of the Authorization values the server received. */
 type Expected = { kind: 'no-header' } | { kind: 'no-token' } | { kind: 'token'; token: string };
@@ -77,6 +81,7 @@ const scheme = fc.constantFrom(
 );
 const separator = fc.string({ unit: fc.constantFrom(' ', '\t'), maxLength: 4 });
 const tokenText = fc.oneof(
+  { weight: 3, arbitrary: fc.stringMatching(B64TOKEN, { maxLength: 60 }) },
   { weight: 3, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
@@ -171,6 +176,12 @@ describe.each(ADAPTERS)('hostile Authorization headers, on %s', (adapter) => {
         expect(introspected).toEqual([]);
         return;
       case 'token':
+        if (!B64TOKEN.test(expected.token)) {
+          // Malformed: refused before the authorization server hears of it.
+          expect([response.status, body.key]).toEqual([401, 'OAUTH2_INVALID_ACCESS_TOKEN']);
+          expect(introspected).toEqual([]);
+          return;
+        }
         // Exactly the presented token is introspected, every character kept (URL-encoded on the way).
         expect(introspected).toEqual([expected.token]);
         if (expected.token === ACTIVE) {
