@@ -21,6 +21,7 @@ import {
   findRequestBearerCredential,
   queryParamValues,
   removeAuthorizationHeaders,
+  removeQueryParam,
 } from '../request/http-request';
 import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
 import { isB64Token, trimOws } from './bearer-token';
@@ -119,7 +120,10 @@ export class OAuth2Guard implements CanActivate {
     }
     this.attachAttributes(state, payload, claims, policy);
     if (!policy.propagateAuthHeader) {
+      // Every credential RFC 6750 defines for a request, whichever the guard read: the query token
+      // too, even where the policy does not accept it (it is a credential all the same).
       removeAuthorizationHeaders(request);
+      removeQueryParam(request, ACCESS_TOKEN_PARAM);
     }
     return true;
   }

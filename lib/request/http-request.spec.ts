@@ -1,8 +1,11 @@
 import {
+  type GuardedRequest,
   countRequestBearerValues,
   findRequestBearerCredential,
   queryParamValues,
   removeAuthorizationHeaders,
+  removeQueryParam,
+  withoutQueryParam,
 } from './http-request';
 
 /** Node's message, as Express hands it over: headers (first value only) and raw headers. */
@@ -105,5 +108,124 @@ describe('queryParamValues', () => {
     expect(queryParamValues({ headers: {}, raw: { url: '/p?access_token=a' } as never }, 'access_token')).toEqual([
       'a',
     ]);
+  });
+});
+
+describe('withoutQueryParam', () => {
+  const strip = (url: string) => withoutQueryParam(url, 'access_token');
+
+  it('removes every parameter of the name, and keeps the others in order, byte for byte', () => {
+    expect(strip('/p?z=%2F&access_token=t&a=b+c&e=&f&access_token=u&x=%E2%82%AC')).toBe(
+      '/p?z=%2F&a=b+c&e=&f&x=%E2%82%AC',
+    );
+  });
+
+  it('removes names that decode to it', () => {
+    expect(strip('/p?access%5Ftoken=t&k=v&%61ccess_token=u')).toBe('/p?k=v');
+  });
+
+  it('keeps other names, a malformed escape included', () => {
+    for (const url of [
+      '/p?access_tokens=t',
+      '/p?xaccess_token=t',
+      '/p?access_token%5B%5D=t',
+      '/p?access_token%=t',
+      '/p?access+token=t',
+      '/p??access_token=t',
+      '/p?a=access_token',
+      '/p',
+      '/p?',
+      '/p?&&',
+    ]) {
+      expect(strip(url)).toBe(url);
+    }
+  });
+
+  it('drops the "?" when no parameter is left', () => {
+    expect(strip('/p?access_token=t')).toBe('/p');
+    expect(strip('/p?access_token=t&access_token')).toBe('/p');
+  });
+
+  it('keeps empty segments between the others', () => {
+    expect(strip('/p?a=1&&access_token=t&&b=2')).toBe('/p?a=1&&&b=2');
+  });
+
+  it('takes linear time on a long query of empty segments', () => {
+    const url = `/p?${'&'.repeat(200_000)}=x&access_token=t`;
+    const started = Date.now();
+    expect(strip(url)).toBe(`/p?${'&'.repeat(200_000)}=x`);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('removeQueryParam', () => {
+  /** Express 5's request: url and originalUrl of its own, query a getter that parses url. */
+  function expressLike(url: string) {
+    return {
+      headers: {},
+      url,
+      originalUrl: url,
+      get query(): Record<string, string> {
+        return Object.fromEntries(new URLSearchParams(this.url.slice(this.url.indexOf('?') + 1)));
+      },
+    };
+  }
+
+  /** Fastify's request: query parsed once; url a getter of raw.url; originalUrl read from raw once, then kept. */
+  class FastifyLike {
+    headers = {};
+    query: Record<string, string>;
+    private keptOriginalUrl?: string;
+    constructor(readonly raw: { url: string; originalUrl?: string; query?: Record<string, string> }) {
+      this.query = Object.fromEntries(new URLSearchParams(raw.url.slice(raw.url.indexOf('?') + 1)));
+    }
+    get url(): string {
+      return this.raw.url;
+    }
+    get originalUrl(): string {
+      this.keptOriginalUrl ??= this.raw.originalUrl ?? this.raw.url;
+      return this.keptOriginalUrl;
+    }
+  }
+
+  it('removes the parameter from url, originalUrl and query on Express', () => {
+    const request = expressLike('/p?a=1&access_token=t&b=2');
+    removeQueryParam(request, 'access_token');
+    expect([request.url, request.originalUrl, request.query]).toEqual(['/p?a=1&b=2', '/p?a=1&b=2', { a: '1', b: '2' }]);
+  });
+
+  it('removes it from an own query object that middleware put on an Express request', () => {
+    const request = { headers: {}, url: '/p?access_token=t&a=1', query: { access_token: 't', a: '1' } };
+    removeQueryParam(request, 'access_token');
+    expect(request).toEqual({ headers: {}, url: '/p?a=1', query: { a: '1' } });
+  });
+
+  it.each([
+    ['before', true],
+    ['after', false],
+  ])('removes it everywhere on Fastify, originalUrl read %s', (_name, readFirst) => {
+    const query = { access_token: 't', a: '1' };
+    const raw = { url: '/p?access_token=t&a=1', originalUrl: '/p?access_token=t&a=1', query };
+    const request = new FastifyLike(raw);
+    request.query = query;
+    if (readFirst) {
+      expect(request.originalUrl).toBe('/p?access_token=t&a=1');
+    }
+    removeQueryParam(request as unknown as GuardedRequest, 'access_token');
+    expect([request.url, request.originalUrl, raw.url, raw.originalUrl]).toEqual([
+      '/p?a=1',
+      '/p?a=1',
+      '/p?a=1',
+      '/p?a=1',
+    ]);
+    expect([request.query, raw.query]).toEqual([{ a: '1' }, { a: '1' }]);
+  });
+
+  it('leaves a request without the parameter as it is, its query object included', () => {
+    const request = new FastifyLike({ url: '/p?a=1' });
+    const before = request.query;
+    removeQueryParam(request as unknown as GuardedRequest, 'access_token');
+    expect([request.url, request.originalUrl, request.query]).toEqual(['/p?a=1', '/p?a=1', before]);
+    expect(Object.getOwnPropertyNames(request)).not.toContain('originalUrl');
   });
 });

@@ -14,8 +14,19 @@ import {
 export interface GuardedRequest {
   headers: IncomingHttpHeaders;
   url?: string;
+  /** Express's, and Fastify's (a getter that reads `raw` once, then keeps what it read). */
+  originalUrl?: string;
+  /** Express's (a getter that parses `url`), and Fastify's (parsed once, when the route is found). */
+  query?: unknown;
   raw?: IncomingMessage;
   rawHeaders?: string[];
+}
+
+/** Where Node's message keeps the URL: `url`, and what middleware adds beside it (Express, @fastify/middie). */
+interface UrlHolder {
+  url?: string;
+  originalUrl?: string;
+  query?: unknown;
 }
 
 const AUTHORIZATION = 'authorization';
@@ -92,6 +103,101 @@ export function queryParamValues(request: GuardedRequest, name: string): string[
   // From the `?` on, which URLSearchParams drops: a second `?` is then part of the first name, as
   // Express and Fastify read it too.
   return new URLSearchParams((url as string).slice(start)).getAll(name);
+}
+
+/**
+ * A URL without the query parameters of a name, read as {@link queryParamValues} reads them (so a
+ * name sent as `access%5Ftoken` goes too); the others keep their order and their bytes. The `?` goes
+ * when no parameter is left. The same string when there is nothing to remove.
+ */
+export function withoutQueryParam(url: string, name: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) {
+    return url;
+  }
+  let kept: string[] | undefined;
+  let segmentStart = start + 1;
+  while (segmentStart <= url.length) {
+    let segmentEnd = url.indexOf('&', segmentStart);
+    if (segmentEnd < 0) {
+      segmentEnd = url.length;
+    }
+    const named = isQueryParamNamed(url, segmentStart, segmentEnd, name);
+    if (named && kept === undefined) {
+      // The first match: the segments before it are kept as they are.
+      kept = segmentStart > start + 1 ? url.slice(start + 1, segmentStart - 1).split('&') : [];
+    } else if (!named && kept !== undefined) {
+      kept.push(url.slice(segmentStart, segmentEnd));
+    }
+    segmentStart = segmentEnd + 1;
+  }
+  if (kept === undefined) {
+    return url;
+  }
+  return kept.length ? `${url.slice(0, start)}?${kept.join('&')}` : url.slice(0, start);
+}
+
+/** Whether the query segment `url[start, end)` is a parameter of that name, once decoded. */
+function isQueryParamNamed(url: string, start: number, end: number, name: string): boolean {
+  // Not indexOf('='), which would search past the segment: quadratic on a long query of empty segments.
+  let nameEnd = start;
+  let encoded = false;
+  while (nameEnd < end && url[nameEnd] !== '=') {
+    encoded ||= url[nameEnd] === '%' || url[nameEnd] === '+';
+    nameEnd += 1;
+  }
+  if (!encoded) {
+    return nameEnd - start === name.length && url.startsWith(name, start);
+  }
+  // Decoded exactly as the token was read: URLSearchParams keeps a malformed escape as it is.
+  for (const decoded of new URLSearchParams(`${url.slice(start, nameEnd)}=`).keys()) {
+    return decoded === name;
+  }
+  return false;
+}
+
+/**
+ * Removes a query parameter from every place a handler reads the URL or the query from, so that a
+ * handler that forwards the request cannot pass a query token on: Node's message's `url`, and the
+ * `originalUrl` and `query` that Express (on the message itself) or @fastify/middie (on Fastify's
+ * `raw`) keep beside it; on Fastify, the request's own `originalUrl` (which it may have read from
+ * `raw` already and kept) and `query`. Express's `query` is a getter over `url`.
+ */
+export function removeQueryParam(request: GuardedRequest, name: string): void {
+  const message: UrlHolder = request.raw ?? request;
+  let removed = stripUrl(message, 'url', name);
+  removed = stripUrl(message, 'originalUrl', name) || removed;
+  if (message !== request) {
+    const originalUrl = request.originalUrl;
+    const stripped = typeof originalUrl === 'string' ? withoutQueryParam(originalUrl, name) : originalUrl;
+    if (stripped !== originalUrl) {
+      // Fastify's getter only reads `raw` the first time: shadow the URL it kept.
+      Object.defineProperty(request, 'originalUrl', { value: stripped, writable: true, configurable: true });
+      removed = true;
+    }
+  }
+  if (!removed) {
+    return;
+  }
+  for (const holder of new Set<UrlHolder>([request, message])) {
+    const query = holder.query;
+    if (typeof query === 'object' && query !== null && Object.prototype.hasOwnProperty.call(query, name)) {
+      delete (query as Record<string, unknown>)[name];
+    }
+  }
+}
+
+function stripUrl(holder: UrlHolder, field: 'url' | 'originalUrl', name: string): boolean {
+  const url = holder[field];
+  if (typeof url !== 'string') {
+    return false;
+  }
+  const stripped = withoutQueryParam(url, name);
+  if (stripped === url) {
+    return false;
+  }
+  holder[field] = stripped;
+  return true;
 }
 
 /** Removes every `Authorization` header, so a handler that forwards the request cannot pass the token on. */
