@@ -107,7 +107,10 @@ describe.each(ADAPTERS)('connection cap to the authorization server, on %s', (ad
     // 400 ms timeout; a generous margin for a loaded machine, well below the 4,000 ms of a serial queue.
     expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(2000);
     expect(Date.now() - started).toBeLessThan(2500);
-    expect(server.maxOpenConnections).toBeLessThanOrEqual(2);
+    // Two, plus the two destroyed at the timeout: the agent may open their replacements for queued
+    // requests before the server has seen them close (seen once in CI: 3). The cap itself is pinned
+    // exactly by the two tests above, where no socket is destroyed.
+    expect(server.maxOpenConnections).toBeLessThanOrEqual(4);
   });
 });
 
