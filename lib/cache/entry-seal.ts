@@ -38,13 +38,13 @@ export class EntrySeal {
   /** The value to store under `storeKey` (the full key, prefix included). */
   seal(storeKey: string, entry: CachedIntrospection): SealedEntry {
     const json = JSON.stringify(entry);
-    return { entry: json, mac: this.mac(storeKey, json) };
+    return { entry: json, mac: this.mac(storeKey, json).toString('base64url') };
   }
 
   /** The entry of a value read under `storeKey`, or `undefined` when its MAC is missing or wrong. */
   open(storeKey: string, value: unknown): CachedIntrospection | undefined {
     if (isJsonObject(value) && typeof value.entry === 'string' && typeof value.mac === 'string') {
-      const expected = Buffer.from(this.mac(storeKey, value.entry), 'base64url');
+      const expected = this.mac(storeKey, value.entry);
       const given = Buffer.from(value.mac, 'base64url');
       if (given.length === expected.length && timingSafeEqual(given, expected)) {
         const entry = readEntry(parseJson(value.entry));
@@ -57,12 +57,13 @@ export class EntrySeal {
     return undefined;
   }
 
-  private mac(storeKey: string, json: string): string {
+  /** The MAC's bytes: compared as they are on a read, encoded only to be stored. */
+  private mac(storeKey: string, json: string): Buffer {
     // The key's length first: no key and entry pair can be read as another split of the same bytes.
     return createHmac('sha256', this.macKey)
       .update(`${Buffer.byteLength(storeKey)}:${storeKey}\0`)
       .update(json)
-      .digest('base64url');
+      .digest();
   }
 
   private refused(): void {
