@@ -12,11 +12,25 @@ import {
 
 type ControllerClass = new (...args: never[]) => object;
 
+/*
+ * Nest's own metadata keys, read from @nestjs/common/constants (GUARDS_METADATA, PATH_METADATA,
+ * METHOD_METADATA). They are the same strings in Nest 11 and 12, but not exported from the package's
+ * public entry in every major, and a deep import would break across majors: test/module/
+ * uncovered-routes.e2e-spec.ts checks them on both majors, so that a rename fails a test.
+ */
+/** Where `@UseGuards()` keeps a controller's or handler's guards. */
+const NEST_GUARDS_METADATA = '__guards__';
+/** Set on a handler by `@Get()`, `@Post()`, ... (and on a controller by `@Controller()`). */
+const NEST_PATH_METADATA = 'path';
+/** Set on a handler by `@Get()`, `@Post()`, ... only: what tells an HTTP route from a helper method. */
+const NEST_METHOD_METADATA = 'method';
+
 /**
  * Checks, when the application starts, that every `@OAuth2Policy()` names registered resources and
  * caches, so that a typo fails the start instead of rejecting requests with `OAUTH2_MISSING_SERVER`;
- * and, when `OAuth2Guard` is bound globally and the module's policy has no `oauthResource`, that no
- * controller is left without one.
+ * and, when the module's policy has no `oauthResource`, that no HTTP route the guard covers (every
+ * route when `OAuth2Guard` is bound globally, else the routes under `@UseGuards(OAuth2Guard)` on the
+ * handler or its controller) is left without one.
  */
 @Injectable()
 export class OAuth2PolicyExplorer implements OnModuleInit {
@@ -33,8 +47,9 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
       .map((wrapper) => wrapper.metatype as ControllerClass | null | undefined)
       .filter((controller): controller is ControllerClass => typeof controller === 'function');
     const problems = controllers.flatMap((controller) => this.policyNameProblems(controller));
-    if (this.options.policy.oauthResource === undefined && this.guardIsGlobal()) {
-      problems.push(...controllers.flatMap((controller) => this.uncoveredControllerProblems(controller)));
+    if (this.options.policy.oauthResource === undefined) {
+      const global = this.guardIsGlobal();
+      problems.push(...controllers.flatMap((controller) => this.uncoveredRouteProblems(controller, global)));
     }
     if (problems.length > 0) {
       throw OAuth2ConfigurationError.fromProblems(problems);
@@ -53,25 +68,47 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
   }
 
   /**
-   * A controller none of whose methods, nor itself, names an `oauthResource` or is skipped: under a global
-   * guard its routes would all answer `OAUTH2_MISSING_SERVER`. Nest has no public way to tell a route from
-   * a helper method, so a controller where some method is covered is not judged (it may be a helper that
-   * is left uncovered).
+   * The HTTP routes of a controller that the guard covers and no `oauthResource` reaches (nor
+   * `@SkipOAuth2()`): each of them would answer `OAUTH2_MISSING_SERVER` to every request. Methods
+   * without `@Get()`, `@Post()`, ... are helpers, or handlers of another transport: not judged here.
    */
-  private uncoveredControllerProblems(controller: ControllerClass): OptionProblem[] {
+  private uncoveredRouteProblems(controller: ControllerClass, global: boolean): OptionProblem[] {
     if (this.isCovered(controller)) {
       return [];
     }
-    const handlers = this.handlers(controller);
-    if (handlers.some(([, handler]) => this.isCovered(handler))) {
-      return [];
+    const controllerGuarded = global || this.hasOAuth2Guard(controller);
+    return this.handlers(controller)
+      .filter(([, handler]) => this.isHttpRoute(handler))
+      .filter(([, handler]) => controllerGuarded || this.hasOAuth2Guard(handler))
+      .filter(([, handler]) => !this.isCovered(handler))
+      .map(([method, handler]) => ({
+        field: `${controller.name}.${method}`,
+        problem:
+          `is guarded by ${this.guardedBy(global, controller, handler)}, but no oauthResource applies to it (none in the module's policy, none in @OAuth2Policy() of the handler or of its controller). ` +
+          "Set policy.oauthResource, add @OAuth2Policy({ oauthResource: '...' }) to the controller or the handler, or mark a public route @SkipOAuth2().",
+      }));
+  }
+
+  private guardedBy(global: boolean, controller: ControllerClass, handler: object): string {
+    if (global) {
+      return 'the global OAuth2Guard';
     }
-    return handlers.map(([method]) => ({
-      field: `${controller.name}.${method}`,
-      problem:
-        "is guarded by the global OAuth2Guard, but no oauthResource applies to it (none in the module's policy, none in @OAuth2Policy() of the handler or of its controller). " +
-        "Set policy.oauthResource, add @OAuth2Policy({ oauthResource: '...' }) to the controller or the handler, or mark a public route @SkipOAuth2().",
-    }));
+    return this.hasOAuth2Guard(handler)
+      ? '@UseGuards(OAuth2Guard) on the handler'
+      : '@UseGuards(OAuth2Guard) on its controller';
+  }
+
+  private isHttpRoute(handler: object): boolean {
+    return (
+      this.reflector.get<unknown>(NEST_PATH_METADATA, handler as never) !== undefined &&
+      this.reflector.get<unknown>(NEST_METHOD_METADATA, handler as never) !== undefined
+    );
+  }
+
+  /** Whether `@UseGuards()` on the target lists `OAuth2Guard`, a subclass, or an instance of either. */
+  private hasOAuth2Guard(target: object): boolean {
+    const guards = this.reflector.get<unknown[] | undefined>(NEST_GUARDS_METADATA, target as never) ?? [];
+    return guards.some((guard) => guard instanceof OAuth2Guard || isOAuth2GuardClass(guard));
   }
 
   private isCovered(target: object): boolean {
@@ -92,9 +129,7 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
         (wrapper) =>
           typeof wrapper.token === 'string' &&
           wrapper.token.startsWith(APP_GUARD) &&
-          (wrapper.instance instanceof OAuth2Guard ||
-            wrapper.metatype === OAuth2Guard ||
-            (typeof wrapper.metatype === 'function' && wrapper.metatype.prototype instanceof OAuth2Guard)),
+          (wrapper.instance instanceof OAuth2Guard || isOAuth2GuardClass(wrapper.metatype)),
       );
   }
 
@@ -109,4 +144,8 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
   private policyOf(target: object): OAuth2PolicyOptions | undefined {
     return this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target as never);
   }
+}
+
+function isOAuth2GuardClass(value: unknown): boolean {
+  return value === OAuth2Guard || (typeof value === 'function' && value.prototype instanceof OAuth2Guard);
 }
