@@ -28,8 +28,27 @@ const tsJest = esm
   ? ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', useESM: true }]
   : ['ts-jest', { tsconfig: { ...require('./tsconfig.json').compilerOptions, module: 'commonjs' } }];
 
-/** The Nest 11 leg loads these from compat/nest11 instead of the root node_modules. */
-const NEST11_PACKAGES = ['common', 'core', 'platform-express', 'platform-fastify', 'testing', 'cache-manager'];
+/** The Nest 11 leg loads these @nestjs/* packages from compat/nest11 instead of the root node_modules. */
+const NEST11_PACKAGES = [
+  'common',
+  'core',
+  'platform-express',
+  'platform-fastify',
+  'testing',
+  'cache-manager',
+  'graphql',
+  'apollo',
+  'mercurius',
+  'websockets',
+  'platform-socket.io',
+  'platform-ws',
+  'microservices',
+];
+/**
+ * And these, which the Nest 11 packages above load from compat/nest11 as their peers: a test that
+ * imports one must get the same copy (two copies of graphql in one schema fail at run time).
+ */
+const NEST11_PEERS = ['graphql', '@apollo/server', 'mercurius'];
 
 module.exports = {
   testEnvironment: 'node',
@@ -44,6 +63,7 @@ module.exports = {
   ...(!esm && {
     moduleNameMapper: {
       [`^@nestjs/(${NEST11_PACKAGES.join('|')})($|/.*)`]: '<rootDir>/compat/nest11/node_modules/@nestjs/$1$2',
+      [`^(${NEST11_PEERS.join('|')})($|/.*)`]: '<rootDir>/compat/nest11/node_modules/$1$2',
     },
   }),
   testTimeout: 20000,

@@ -4,6 +4,8 @@ export const REQUIRED_SCOPES_METADATA = 'oauth2:required-scopes';
 export const POLICY_METADATA = 'oauth2:policy';
 /** Metadata key of `@SkipOAuth2()`. */
 export const SKIP_METADATA = 'oauth2:skip';
+/** Metadata key of `@OptionalOAuth2()`. */
+export const OPTIONAL_METADATA = 'oauth2:optional';
 
 /** Prefix of the DI token under which each resource is registered by name (see `getOAuth2ResourceToken`). */
 export const RESOURCE_TOKEN_PREFIX = 'oauth2:resource:';

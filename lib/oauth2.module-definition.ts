@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { OAuth2Guard } from './guards/oauth2.guard';
+import { OAuth2GlobalGuard } from './guards/oauth2-global.guard';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './interfaces/module-options.interface';
 
 /**
@@ -17,7 +17,7 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createOAuth2Options')
   .setExtras<OAuth2ModuleExtras>({ global: false }, (definition, extras) => {
-    const globalGuard: Provider[] = extras.global ? [{ provide: APP_GUARD, useClass: OAuth2Guard }] : [];
+    const globalGuard: Provider[] = extras.global ? [{ provide: APP_GUARD, useClass: OAuth2GlobalGuard }] : [];
     return { ...definition, global: true, providers: [...(definition.providers ?? []), ...globalGuard] };
   })
   .build();

@@ -10,6 +10,8 @@ import { OAuth2ConfigurableModule } from './oauth2.module-definition';
 import { OAuth2PolicyExplorer } from './oauth2-policy.explorer';
 import { resolvedOptionsProvider } from './oauth2.providers';
 import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
+import { OAuth2ConnectionAuthenticator } from './transports/oauth2-connection.authenticator';
+import { TransportPackagesLoader } from './transports/transport-packages';
 
 /**
  * The `oauth2` policy for NestJS: registers the authorization-server resources, the cache resources,
@@ -39,6 +41,8 @@ import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
     TokenIntrospectionService,
     OAuth2Guard,
     OAuth2PolicyExplorer,
+    TransportPackagesLoader,
+    OAuth2ConnectionAuthenticator,
     { provide: APP_FILTER, useClass: OAuth2ExceptionFilter },
     // Also injectable, for an application whose own catch-all filter must hand OAuth2Exceptions on.
     OAuth2ExceptionFilter,
@@ -50,6 +54,7 @@ import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
     TokenIntrospectionService,
     OAuth2Guard,
     OAuth2ExceptionFilter,
+    OAuth2ConnectionAuthenticator,
   ],
 })
 export class OAuth2Module extends OAuth2ConfigurableModule {}

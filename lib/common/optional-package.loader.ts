@@ -39,7 +39,7 @@ export class OptionalPackageLoader {
  * require, `ERR_MODULE_NOT_FOUND` from import) and jest quote the missing name; a package that is
  * there but misses one of its own dependencies quotes that dependency's name instead.
  */
-function isNotFound(error: unknown, packageName: string): boolean {
+export function isNotFound(error: unknown, packageName: string): boolean {
   if (typeof error !== 'object' || error === null) {
     return false;
   }

@@ -2,3 +2,4 @@ export * from './oauth2-policy.decorator';
 export * from './request-attributes.decorator';
 export * from './required-scopes.decorator';
 export * from './skip-oauth2.decorator';
+export * from './optional-oauth2.decorator';

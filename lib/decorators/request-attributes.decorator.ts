@@ -3,9 +3,10 @@ import { JSONPath } from 'jsonpath-plus';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import type { OAuth2RequestAttributes } from '../interfaces/introspection.interface';
 import { getOAuth2Attributes } from '../request/oauth2-request-state';
+import { carrierOf } from '../transports/transport-request';
 
 const payloadParameter = createParamDecorator((jsonPath: string | undefined, context: ExecutionContext) => {
-  const payload = getOAuth2Attributes(context.switchToHttp().getRequest<object>())['oauth.payload'];
+  const payload = getOAuth2Attributes(callOf(context))['oauth.payload'];
   if (payload === undefined || jsonPath === undefined) {
     return payload;
   }
@@ -37,8 +38,7 @@ export function OAuth2Payload(jsonPath?: string, ...pipes: PipeTransform[]): Par
  * profile(@AccessToken() token: string) { return this.resources.get('my-as').userInfo(token); }
  */
 export const AccessToken = createParamDecorator(
-  (_data: unknown, context: ExecutionContext) =>
-    getOAuth2Attributes(context.switchToHttp().getRequest<object>())['oauth.access_token'],
+  (_data: unknown, context: ExecutionContext) => getOAuth2Attributes(callOf(context))['oauth.access_token'],
 );
 
 /**
@@ -50,9 +50,19 @@ export const AccessToken = createParamDecorator(
  * me(@OAuth2Attribute('oauth.client_id') clientId: string, @OAuth2Attribute('user.roles') scopes: string[]) { ... }
  */
 export const OAuth2Attribute = createParamDecorator(
-  (name: keyof OAuth2RequestAttributes, context: ExecutionContext) =>
-    getOAuth2Attributes(context.switchToHttp().getRequest<object>())[name],
+  (name: keyof OAuth2RequestAttributes, context: ExecutionContext) => getOAuth2Attributes(callOf(context))[name],
 );
+
+/**
+ * What the guard's state of the call hangs on: the HTTP request (of a route, or behind a GraphQL
+ * operation), a subscription's context, a gateway's client, a microservice's message context.
+ */
+function callOf(context: ExecutionContext): object {
+  return carrierOf(context) ?? NO_CALL;
+}
+
+/** Stands for a call the guard cannot have seen: it has no attributes. */
+const NO_CALL = Object.freeze({});
 
 function validateJsonPath(jsonPath: unknown): void {
   if (typeof jsonPath !== 'string' || !jsonPath.startsWith('$')) {

@@ -2,12 +2,18 @@ import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import { transportRejection } from '../transports/transport-rejection';
+import { transportPackages } from '../transports/transport-packages';
 import { renderErrorResponse } from './error-response';
 import { OAuth2Exception } from './oauth2.exception';
 
 /**
  * Renders {@link OAuth2Exception}s: status, `WWW-Authenticate` and body, or the matching response
  * template. Registered application-wide by `OAuth2Module`; works on Express and Fastify alike.
+ *
+ * The guard throws the transport's own error outside HTTP; an `OAuth2Exception` that reaches this filter
+ * there (thrown by the application's own code) is handed on the same way: as a GraphQL error, or to
+ * Nest's own filter of the gateway or microservice as a `WsException` or an `RpcException`.
  */
 @Catch(OAuth2Exception)
 export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Exception> {
@@ -16,7 +22,37 @@ export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Exception> {
     @Inject(OAUTH2_RESOLVED_OPTIONS) private readonly options: ResolvedOAuth2ModuleOptions,
   ) {}
 
-  catch(exception: OAuth2Exception, host: ArgumentsHost): void {
+  /**
+   * Nothing over HTTP and in gateways; the Observable of Nest's own filter in a microservice. Typed
+   * `any`, as Nest's `ExceptionFilter.catch` is, so that an application's filter written for HTTP can
+   * still `return this.oauth2Filter.catch(exception, host)` from a method typed `void`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  catch(exception: OAuth2Exception, host: ArgumentsHost): any {
+    switch (host.getType<string>()) {
+      case 'http':
+        return this.renderHttp(exception, host);
+      case 'graphql':
+        // Nest's GraphQL exception handler hands what a filter throws on to the GraphQL execution.
+        throw transportRejection(exception, host, this.options);
+      case 'ws': {
+        const { BaseWsExceptionFilter } = transportPackages();
+        return BaseWsExceptionFilter
+          ? new BaseWsExceptionFilter().catch(transportRejection(exception, host, this.options), host)
+          : undefined;
+      }
+      case 'rpc': {
+        const { BaseRpcExceptionFilter } = transportPackages();
+        return BaseRpcExceptionFilter
+          ? new BaseRpcExceptionFilter().catch(transportRejection(exception, host, this.options), host)
+          : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private renderHttp(exception: OAuth2Exception, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<{ headers: Record<string, string | string[] | undefined> }>();
     const accept = request.headers.accept;

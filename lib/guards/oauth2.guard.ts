@@ -11,7 +11,13 @@ import type {
   OAuth2ResourceSelector,
   ResolvedOAuth2Policy,
 } from '../interfaces/policy-options.interface';
-import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, REQUIRED_SCOPES_METADATA, SKIP_METADATA } from '../oauth2.constants';
+import {
+  OAUTH2_RESOLVED_OPTIONS,
+  OPTIONAL_METADATA,
+  POLICY_METADATA,
+  REQUIRED_SCOPES_METADATA,
+  SKIP_METADATA,
+} from '../oauth2.constants';
 import { type ResolvedOAuth2ModuleOptions, resolvePolicy } from '../options/validate-options';
 import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
@@ -23,7 +29,9 @@ import {
   removeAuthorizationHeaders,
   removeQueryParam,
 } from '../request/http-request';
-import { OAuth2RequestState, requestState } from '../request/oauth2-request-state';
+import { OAuth2RequestState, freshRequestState, requestState } from '../request/oauth2-request-state';
+import { transportRejection, removeTransportCredential } from '../transports/transport-rejection';
+import { guardedCallOf, isHttpRequest } from '../transports/transport-request';
 import { isB64Token, trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
 import { hasRequiredScopes } from './scopes';
@@ -66,20 +74,46 @@ export class OAuth2Guard implements CanActivate {
 
   /**
    * Synchronous when the token's answer is in an in-memory cache (the hot path: no promise, no
-   * event-loop turn), a promise otherwise.
+   * event-loop turn), a promise otherwise. HTTP routes, GraphQL resolvers, WebSocket gateways and
+   * microservices: outside HTTP, a rejection is the transport's own error (see `OAuth2TransportError`).
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.shouldSkip(context)) {
       return true;
     }
-    const policy = this.resolvePolicy(context);
+    if (context.getType() !== 'http') {
+      return this.canActivateOutsideHttp(context);
+    }
     const request = this.getRequest(context);
-    const state = requestState(request);
+    return this.check(context, request, requestState(request), false);
+  }
+
+  /**
+   * The checks of one call, on the request the token is read from and the state of the call: the
+   * token, its introspection (or cached answer), its claims and scopes.
+   */
+  private check(
+    context: ExecutionContext,
+    request: GuardedRequest,
+    state: OAuth2RequestState,
+    synthetic: boolean,
+  ): boolean | Promise<boolean> {
+    const policy = this.resolvePolicy(context);
     const resource = this.resolveResource(context, policy);
-    // A token the guard extracted is checked here rather than in extractToken(), so that a subclass's
-    // extractToken() cannot send a malformed one to the authorization server either.
-    const token = state.attributes['oauth.access_token'] ?? this.wellFormed(this.extractToken(request, policy));
-    state.attributes['oauth.access_token'] = token;
+    let token = state.attributes['oauth.access_token'];
+    if (token === undefined) {
+      try {
+        // A token the guard extracted is checked here rather than in extractToken(), so that a subclass's
+        // extractToken() cannot send a malformed one to the authorization server either.
+        token = this.wellFormed(this.extractToken(request, policy));
+      } catch (error) {
+        if (isNoCredential(error) && this.isOptional(context)) {
+          return true;
+        }
+        throw error;
+      }
+      state.attributes['oauth.access_token'] = token;
+    }
     const cache = this.resolveCache(context, policy);
     let payload: IntrospectionPayload | Promise<IntrospectionPayload>;
     try {
@@ -87,25 +121,65 @@ export class OAuth2Guard implements CanActivate {
     } catch (error) {
       throw this.rejected(error, `introspection by resource '${resource.name}'`, token);
     }
+    const allowed = token;
     if (payload instanceof Promise) {
       return payload.then(
-        (answer) => this.allow(request, state, answer, resource, policy, token),
+        (answer) => this.allow(context, request, state, answer, resource, policy, allowed, synthetic),
         (error: unknown) => {
-          throw this.rejected(error, `introspection by resource '${resource.name}'`, token);
+          throw this.rejected(error, `introspection by resource '${resource.name}'`, allowed);
         },
       );
     }
-    return this.allow(request, state, payload, resource, policy, token);
+    return this.allow(context, request, state, payload, resource, policy, allowed, synthetic);
+  }
+
+  /**
+   * A GraphQL resolver, a gateway's message handler or a microservice's handler: the same checks, on
+   * the token its transport carries, and a rejection in the transport's own error.
+   */
+  private canActivateOutsideHttp(context: ExecutionContext): boolean | Promise<boolean> {
+    const type = context.getType<string>();
+    const call = guardedCallOf(context, this.options.transports.tokenExtractors);
+    try {
+      if (call === undefined) {
+        this.logger.error(
+          `cannot read a token in a '${type}' context: the call was rejected. Subclass OAuth2Guard and override canActivate() for this transport, or leave it out of transports.globalContextTypes.`,
+        );
+        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_HEADER);
+      }
+      // A gateway's client is the state's carrier for the whole connection: each message starts afresh.
+      const state = type === 'ws' ? freshRequestState(call.carrier) : requestState(call.carrier);
+      const result = this.check(context, call.request, state, call.synthetic);
+      return result instanceof Promise
+        ? result.catch((error: unknown) => this.throwForTransport(error, context))
+        : result;
+    } catch (error) {
+      return this.throwForTransport(error, context);
+    }
+  }
+
+  /** A rejection outside HTTP, as the transport's own error; anything else unchanged. */
+  private throwForTransport(error: unknown, context: ExecutionContext): never {
+    throw error instanceof OAuth2Exception ? transportRejection(error, context, this.options) : error;
+  }
+
+  /** Whether the handler or its controller is marked `@OptionalOAuth2()`. Read only for a call without a token. */
+  protected isOptional(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean>(OPTIONAL_METADATA, [context.getHandler(), context.getClass()]) === true
+    );
   }
 
   /** The checks after introspection, and what an allowed request gets. */
   private allow(
+    context: ExecutionContext,
     request: GuardedRequest,
     state: OAuth2RequestState,
     payload: IntrospectionPayload,
     resource: OAuth2Resource,
     policy: ResolvedOAuth2Policy,
     token: string,
+    synthetic: boolean,
   ): true {
     let claims: TokenClaims;
     try {
@@ -120,10 +194,14 @@ export class OAuth2Guard implements CanActivate {
     }
     this.attachAttributes(state, payload, claims, policy);
     if (!policy.propagateAuthHeader) {
-      // Every credential RFC 6750 defines for a request, whichever the guard read: the query token
-      // too, even where the policy does not accept it (it is a credential all the same).
-      removeAuthorizationHeaders(request);
-      removeQueryParam(request, ACCESS_TOKEN_PARAM);
+      if (synthetic) {
+        removeTransportCredential(context);
+      } else {
+        // Every credential RFC 6750 defines for a request, whichever the guard read: the query token
+        // too, even where the policy does not accept it (it is a credential all the same).
+        removeAuthorizationHeaders(request);
+        removeQueryParam(request, ACCESS_TOKEN_PARAM);
+      }
     }
     return true;
   }
@@ -137,24 +215,17 @@ export class OAuth2Guard implements CanActivate {
   }
 
   /**
-   * The request of the execution context. HTTP only: override this method to guard another transport
-   * (for GraphQL, return `GqlExecutionContext.create(context).getContext().req`).
+   * The HTTP request of an `http` context (other transports are read by `transports.tokenExtractors`).
+   * A subclass may return another request object that has the same `headers`.
    */
   protected getRequest(context: ExecutionContext): GuardedRequest {
     // What `switchToHttp().getRequest()` returns, without the three closures `switchToHttp()`
     // assigns onto the context on every call.
     const request = context.getArgByIndex<GuardedRequest | undefined>(0);
-    // Raw headers first: an own property of Express's request, where `headers` is a getter far
-    // down its prototype chain.
-    const isHttpRequest =
-      typeof request === 'object' &&
-      request !== null &&
-      (Array.isArray(request.rawHeaders) || typeof request.headers === 'object');
-    if (!isHttpRequest) {
-      throw new Error(
-        `OAuth2Guard guards HTTP requests; this is a '${context.getType()}' context. ` +
-          'Subclass OAuth2Guard and override getRequest() to return the underlying HTTP request.',
-      );
+    if (!isHttpRequest(request)) {
+      // An HTTP adapter other than Express's and Fastify's: refused, not a 500.
+      this.logger.error("the 'http' context has no request with headers: the request was rejected");
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_HEADER);
     }
     return request;
   }
@@ -396,6 +467,11 @@ class RouteMemo<T> {
     entry.others.set(controller, value);
     return value;
   }
+}
+
+/** Whether a rejection says the call carries no token at all (which `@OptionalOAuth2()` lets through). */
+function isNoCredential(error: unknown): boolean {
+  return error instanceof OAuth2Exception && error.key === OAuth2ErrorKey.OAUTH2_MISSING_HEADER;
 }
 
 /**

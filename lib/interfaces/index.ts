@@ -4,3 +4,4 @@ export * from './module-options.interface';
 export * from './policy-options.interface';
 export * from './resource-options.interface';
 export * from './response-template.interface';
+export * from './transport-options.interface';

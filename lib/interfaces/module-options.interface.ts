@@ -2,6 +2,7 @@ import type { OAuth2CacheResourceOptions } from './cache-options.interface';
 import type { OAuth2PolicyOptions } from './policy-options.interface';
 import type { OAuth2ResourceOptions } from './resource-options.interface';
 import type { OAuth2ResponseTemplates } from './response-template.interface';
+import type { OAuth2TransportOptions } from './transport-options.interface';
 
 /**
  * Which status (and challenge) each error key gets by default:
@@ -36,6 +37,11 @@ export interface OAuth2ModuleOptions {
    * down or answers badly. An integer from 1 to 86400; default 5.
    */
   retryAfterSeconds?: number;
+  /**
+   * GraphQL, WebSocket gateways and microservices: which context types the global guard checks, and
+   * where the token comes from in each. Defaults: every type is checked; see `OAuth2TokenExtractors`.
+   */
+  transports?: OAuth2TransportOptions;
 }
 
 /**

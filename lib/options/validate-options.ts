@@ -13,6 +13,7 @@ import type { OAuth2ErrorProfile, OAuth2ModuleOptions } from '../interfaces/modu
 import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
+import type { ResolvedOAuth2TransportOptions } from '../interfaces/transport-options.interface';
 import {
   CacheModuleCacheSchema,
   MemoryCacheSchema,
@@ -25,6 +26,7 @@ import {
   storeProblems,
 } from './cache-options.schema';
 import { PolicySchema } from './policy-options.schema';
+import { resolveTransportOptions, transportOptionProblems } from './transport-options';
 import {
   GenericResourceSchema,
   GraviteeAmResourceSchema,
@@ -47,6 +49,7 @@ export interface ResolvedOAuth2ModuleOptions {
   readonly realm: string;
   readonly errorProfile: OAuth2ErrorProfile;
   readonly retryAfterSeconds: number;
+  readonly transports: ResolvedOAuth2TransportOptions;
 }
 
 const MODULE_OPTION_NAMES = [
@@ -57,6 +60,7 @@ const MODULE_OPTION_NAMES = [
   'realm',
   'errorProfile',
   'retryAfterSeconds',
+  'transports',
 ];
 const TEMPLATE_OPTION_NAMES = ['status', 'headers', 'body'];
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
@@ -101,6 +105,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     });
   }
   problems.push(...errorProfileProblems(raw.errorProfile, raw.retryAfterSeconds));
+  problems.push(...transportOptionProblems(raw.transports));
 
   if (problems.length === 0) {
     const typedPolicy = policy as OAuth2PolicyOptions;
@@ -118,6 +123,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     realm: options.realm ?? DEFAULT_REALM,
     errorProfile: options.errorProfile ?? 'documented',
     retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
+    transports: resolveTransportOptions(options.transports),
   };
 }
 

@@ -52,6 +52,16 @@ export function requestState(request: object): OAuth2RequestState {
 }
 
 /**
+ * A new state for a call, replacing the one its carrier had: for carriers that outlive one call, such as
+ * a gateway's client, whose messages are each checked afresh.
+ */
+export function freshRequestState(carrier: object): OAuth2RequestState {
+  const state = new OAuth2RequestState();
+  STATES.set(carrier, state);
+  return state;
+}
+
+/**
  * The attributes the guard attached to a request (`oauth.access_token`, `oauth.payload`,
  * `oauth.client_id`, `user`, `user.roles`), for code that has the request rather than a handler
  * parameter, such as an interceptor. Empty for a request the guard did not see.
