@@ -37,8 +37,9 @@ export interface OAuth2GraphQLErrorExtensions {
   /**
    * Read (and removed from the answer) by Apollo Server, which puts the challenge into the HTTP answer's
    * headers. Nest's Apollo driver then resets the status to 200 whenever the answer has a `data` member.
+   * Left out under Mercurius, which would send it as it is (the challenge goes on its reply instead).
    */
-  readonly http: { readonly status: number; readonly headers: Map<string, string> };
+  readonly http?: { readonly status: number; readonly headers: Map<string, string> };
 }
 
 /**
@@ -51,22 +52,31 @@ export class OAuth2GraphQLError extends Error {
   readonly extensions: OAuth2GraphQLErrorExtensions;
   readonly statusCode: number;
 
-  constructor(error: OAuth2TransportError, challenge: string | undefined) {
+  /**
+   * @param challenge the `WWW-Authenticate` value, put into `extensions.http` for Apollo Server; `null`
+   *   leaves `extensions.http` out.
+   */
+  constructor(error: OAuth2TransportError, challenge: string | undefined | null) {
     super(error.message);
     this.name = 'OAuth2GraphQLError';
-    const headers = new Map<string, string>();
-    if (challenge) {
-      headers.set('www-authenticate', challenge);
-    }
-    this.extensions = { code: error.key, status: error.statusCode, http: { status: error.statusCode, headers } };
+    const http =
+      challenge === null
+        ? undefined
+        : { status: error.statusCode, headers: new Map(challenge ? [['www-authenticate', challenge]] : []) };
+    this.extensions = { code: error.key, status: error.statusCode, ...(http && { http }) };
     this.statusCode = error.statusCode;
   }
 }
 
-/** The GraphQL error of a rejection, with its `WWW-Authenticate` challenge for drivers that send it. */
-export function graphQLErrorOf(exception: OAuth2Exception, settings: TransportErrorSettings): OAuth2GraphQLError {
-  return new OAuth2GraphQLError(
-    transportErrorOf(exception, settings),
-    wwwAuthenticate(exception, settings.realm, settings.errorProfile),
-  );
+/**
+ * The GraphQL error of a rejection. `withHttp`: with `extensions.http` (the status and the
+ * `WWW-Authenticate` challenge), which Apollo Server reads and removes.
+ */
+export function graphQLErrorOf(
+  exception: OAuth2Exception,
+  settings: TransportErrorSettings,
+  withHttp: boolean,
+): OAuth2GraphQLError {
+  const challenge = wwwAuthenticate(exception, settings.realm, settings.errorProfile);
+  return new OAuth2GraphQLError(transportErrorOf(exception, settings), withHttp ? challenge : null);
 }

@@ -1,4 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
+import { wwwAuthenticate } from '../errors/error-response';
 import type { OAuth2Exception } from '../errors/oauth2.exception';
 import { type TransportErrorSettings, graphQLErrorOf, transportErrorOf } from './transport-error';
 import { transportPackages } from './transport-packages';
@@ -25,13 +26,14 @@ export function transportRejection(
 ): Error {
   switch (host.getType<string>()) {
     case 'graphql': {
-      const error = graphQLErrorOf(exception, settings);
-      const challenge = error.extensions.http.headers.get('www-authenticate');
+      // Mercurius's context holds the Fastify reply: the challenge goes there, and not into the answer.
       const reply = (host.getArgByIndex<{ reply?: unknown } | undefined>(2) ?? {}).reply;
-      if (challenge && isReply(reply)) {
+      const mercurius = isReply(reply);
+      const challenge = mercurius ? wwwAuthenticate(exception, settings.realm, settings.errorProfile) : undefined;
+      if (mercurius && challenge) {
         reply.header('WWW-Authenticate', challenge);
       }
-      return error;
+      return graphQLErrorOf(exception, settings, !mercurius);
     }
     case 'ws': {
       const { WsException } = transportPackages();
