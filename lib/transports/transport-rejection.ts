@@ -3,6 +3,7 @@ import { wwwAuthenticate } from '../errors/error-response';
 import type { OAuth2Exception } from '../errors/oauth2.exception';
 import { type TransportErrorSettings, graphQLErrorOf, transportErrorOf } from './transport-error';
 import { transportPackages } from './transport-packages';
+import { carrierOf, isHttpRequest } from './transport-request';
 
 /** A Fastify reply, as Mercurius puts it into the GraphQL context. */
 interface ReplyLike {
@@ -33,7 +34,8 @@ export function transportRejection(
       if (mercurius && challenge) {
         reply.header('WWW-Authenticate', challenge);
       }
-      return graphQLErrorOf(exception, settings, !mercurius);
+      // extensions.http is for Apollo Server over HTTP; a subscription's error goes to the client as it is.
+      return graphQLErrorOf(exception, settings, !mercurius && isHttpRequest(carrierOf(host)));
     }
     case 'ws': {
       const { WsException } = transportPackages();

@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import type { ArgumentsHost, ExecutionContext } from '@nestjs/common';
 import type { GuardedRequest } from '../request/http-request';
 
 /**
@@ -149,7 +149,7 @@ function syntheticRequest(authorization: string | undefined): GuardedRequest {
  * The object that a call's guard state hangs on, for the guard and for the parameter decorators
  * alike; `undefined` for a context the guard does not know.
  */
-export function carrierOf(context: ExecutionContext): object | undefined {
+export function carrierOf(context: ArgumentsHost): object | undefined {
   switch (context.getType<string>()) {
     case 'http': {
       const request = context.getArgByIndex<unknown>(0);
