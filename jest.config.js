@@ -60,12 +60,16 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   ...(esm && { extensionsToTreatAsEsm: ['.ts'] }),
   transform: { '^.+\\.ts$': tsJest },
-  ...(!esm && {
-    moduleNameMapper: {
+  moduleNameMapper: {
+    // Mercurius loads @fastify/static, which require()s content-disposition 3, an ES module only: jest's
+    // runtime (both legs) cannot require() an ES module. Version 2 (Express's, in the root node_modules)
+    // is the same API (create, parse) built as CommonJS.
+    '^content-disposition$': '<rootDir>/node_modules/content-disposition',
+    ...(!esm && {
       [`^@nestjs/(${NEST11_PACKAGES.join('|')})($|/.*)`]: '<rootDir>/compat/nest11/node_modules/@nestjs/$1$2',
       [`^(${NEST11_PEERS.join('|')})($|/.*)`]: '<rootDir>/compat/nest11/node_modules/$1$2',
-    },
-  }),
+    }),
+  },
   testTimeout: 20000,
   // Jest's ESM mode keeps every test file's module graph (Nest included) alive in its worker; a worker
   // that grows past this is replaced between files, so that heap-measuring tests see a small heap.
