@@ -2,14 +2,21 @@
  * The application under load, in its own process: the same handler unguarded, behind a guard that
  * allows everything (Nest's own cost of a guard), and behind OAuth2Guard three ways. Environment: ADAPTER (express | fastify), AS_URL, REDIS_URL (optional). Prints `READY <port>`.
  * GET /__bench/heap → heap used after a full garbage collection (run with --expose-gc).
+ * POST /graphql: two queries answering the same object, `unguardedOrder` and `memoryOrder` (behind
+ * OAuth2Guard with the memory cache, as GET /memory), code-first; Nest's Apollo driver on Express,
+ * its Mercurius driver on Fastify.
  */
 import 'reflect-metadata';
-import { CanActivate, Controller, Get, INestApplication, Module, UseGuards } from '@nestjs/common';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { CanActivate, ConsoleLogger, Controller, Get, INestApplication, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Field, GraphQLModule, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { OAuth2CacheResourceOptions, OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes } from '../lib';
 
+const fastify = process.env.ADAPTER === 'fastify';
 const asUrl = process.env.AS_URL ?? '';
 const redisUrl = process.env.REDIS_URL;
 
@@ -65,6 +72,29 @@ class GuardedController {
   }
 }
 
+@ObjectType()
+class BenchOrder {
+  @Field(() => Boolean)
+  ok!: boolean;
+}
+
+/** The GraphQL pair: the same query unguarded, and behind OAuth2Guard as GET /memory is. */
+@Resolver()
+class BenchResolver {
+  @Query(() => BenchOrder)
+  unguardedOrder(): BenchOrder {
+    return { ok: true };
+  }
+
+  @Query(() => BenchOrder)
+  @UseGuards(OAuth2Guard)
+  @RequiredScopes('orders:read')
+  @OAuth2Policy({ oauthCacheResource: 'memory' })
+  memoryOrder(): BenchOrder {
+    return { ok: true };
+  }
+}
+
 const caches: OAuth2CacheResourceOptions[] = [{ name: 'memory', timeToLiveSeconds: 3600, maxEntries: 200_000 }];
 if (redisUrl) {
   caches.push({ name: 'redis', type: 'redis', url: redisUrl, timeToLiveSeconds: 3600 });
@@ -85,14 +115,35 @@ if (redisUrl) {
       caches,
       policy: { oauthResource: 'as' },
     }),
+    // Code-first, the schema built in memory (`autoSchemaFile: true`).
+    fastify
+      ? GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true })
+      : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
   ],
   controllers: [UnguardedController, NoopGuardedController, GuardedController],
+  providers: [BenchResolver],
 })
 class BenchModule {}
 
+/**
+ * Nest logs any error a resolver throws (its ExceptionsHandler), the guard's GraphQL rejections
+ * included; the benchmark's warm-up sends one unauthenticated query on purpose, and its rejection is
+ * not worth a stack trace in the output. Everything else is logged.
+ */
+class BenchLogger extends ConsoleLogger {
+  override error(message: unknown, ...rest: unknown[]): void {
+    if ((message as { extensions?: { code?: unknown } } | undefined)?.extensions?.code === 'OAUTH2_MISSING_HEADER') {
+      return;
+    }
+    super.error(message, ...rest);
+  }
+}
+
 async function main(): Promise<void> {
-  const adapter = process.env.ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
-  const app: INestApplication = await NestFactory.create(BenchModule, adapter, { logger: ['error', 'warn'] });
+  const adapter = fastify ? new FastifyAdapter() : new ExpressAdapter();
+  const app: INestApplication = await NestFactory.create(BenchModule, adapter, {
+    logger: new BenchLogger({ logLevels: ['error', 'warn'] }),
+  });
   await app.listen(0, '127.0.0.1');
   const port = new URL(await app.getUrl()).port;
   console.log(`READY ${port}`);

@@ -6,7 +6,9 @@
  * orchestrator, the authorization server, the application (Express, then Fastify), and autocannon.
  * Each round brackets every scenario between two runs of the unguarded route, and a scenario's
  * ratio is paired with those neighbours, so that the drift of this shared machine cancels; each
- * figure is the median of the rounds. Prints a table and writes the raw figures to
+ * figure is the median of the rounds. The GraphQL pair (the same query unguarded and behind the guard
+ * with a memory-cache hit; Apollo on Express, Mercurius on Fastify) is bracketed the same way, against
+ * the unguarded GraphQL query. Prints tables and writes the raw figures to
  * bench/results/<date>[-quick].json.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -34,17 +36,33 @@ const HIT_TOKENS = Array.from(
   (_, index) => `bench-token-${String(index).padStart(4, '0')}-0123456789abcdef0123456789`,
 );
 
-type Scenario = 'unguarded' | 'noop' | 'memory' | 'redis' | 'nocache';
+type HttpScenario = 'unguarded' | 'noop' | 'memory' | 'redis' | 'nocache';
+type GraphQLScenario = 'graphql-unguarded' | 'graphql-memory';
+type Scenario = HttpScenario | GraphQLScenario;
 interface LoadFigures {
   requestsPerSecond: number;
   p50: number;
   p99: number;
+  /** Responses other than 2xx, errors, and (GraphQL) bodies other than the expected answer. */
   non2xx: number;
 }
+interface ScenarioFigures extends LoadFigures {
+  /** The median of the paired ratios against {@link baseline}, and the lowest and highest of them. */
+  ratio: number;
+  ratioRange: [number, number];
+  /** The scenario run on either side of this one, which the ratio is taken against. */
+  baseline: 'unguarded' | 'graphql-unguarded';
+  rounds: LoadFigures[];
+}
 interface AdapterFigures {
-  scenarios: Partial<
-    Record<Scenario, LoadFigures & { ratio: number; ratioRange: [number, number]; rounds: LoadFigures[] }>
-  >;
+  scenarios: Partial<Record<Scenario, ScenarioFigures>>;
+  /** The GraphQL pair's verdict: `graphql-memory` against `graphql-unguarded`, paired per round. */
+  graphql: {
+    driver: 'apollo' | 'mercurius';
+    label: 'GraphQL memory hit vs GraphQL unguarded';
+    ratio: number;
+    ratioRange: [number, number];
+  };
   coldBurst: { requests: number; introspections: number; statuses: Record<string, number> };
   tokenSpray: {
     requests: number;
@@ -165,13 +183,29 @@ async function startRedis(): Promise<string | undefined> {
   throw new Error('redis-server did not start within 5 s');
 }
 
+/** The queries of the GraphQL pair: the same object, unguarded and behind OAuth2Guard. */
+const GRAPHQL_QUERIES: Record<GraphQLScenario, string> = {
+  'graphql-unguarded': '{ unguardedOrder { ok } }',
+  'graphql-memory': '{ memoryOrder { ok } }',
+};
+
+/** A GraphQL POST for autocannon: the query as a JSON body, and the exact answer expected. */
+interface GraphQLLoad {
+  query: string;
+  expectBody: string;
+}
+
 /**
  * One autocannon run, in its own process. `tokens: 'unique'` gives every request a token never seen
  * (autocannon's `[<id>]` replacement), so that nothing is shared or cached; `'pool'` sends the
- * {@link HIT_TOKENS} in turn.
+ * {@link HIT_TOKENS} in turn. With `graphql`, a POST of the query, and any answer other than
+ * `expectBody` counts as a failure (autocannon's mismatches).
  */
-function autocannon(url: string, tokens: 'unique' | 'pool'): LoadFigures {
+function autocannon(url: string, tokens: 'unique' | 'pool', graphql?: GraphQLLoad): LoadFigures {
   const headers: Record<string, string> = tokens === 'unique' ? { authorization: 'Bearer bench-[<id>]' } : {};
+  if (graphql) {
+    headers['content-type'] = 'application/json';
+  }
   const options = {
     url,
     connections: CONNECTIONS,
@@ -179,6 +213,7 @@ function autocannon(url: string, tokens: 'unique' | 'pool'): LoadFigures {
     headers,
     idReplacement: tokens === 'unique',
     tokenPool: tokens === 'pool' ? HIT_TOKENS : undefined,
+    ...(graphql && { method: 'POST', body: JSON.stringify({ query: graphql.query }), expectBody: graphql.expectBody }),
   };
   const [command, args] = pinned(1, process.execPath, [
     join('dist-bench', 'bench', 'load.js'),
@@ -195,12 +230,13 @@ function autocannon(url: string, tokens: 'unique' | 'pool'): LoadFigures {
     latency: { p50: number; p99: number };
     non2xx: number;
     errors: number;
+    mismatches?: number;
   };
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    non2xx: result.non2xx + result.errors,
+    non2xx: result.non2xx + result.errors + (result.mismatches ?? 0),
   };
 }
 
@@ -220,6 +256,63 @@ function get(url: string, token: string | undefined, agent: Agent): Promise<numb
     req.on('error', () => resolve(0));
     req.end();
   });
+}
+
+/** POSTs a GraphQL query, with `Authorization: Bearer <token>` when a token is given: the status and raw body. */
+function postGraphQL(url: string, query: string, token: string | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) {
+      headers.authorization = `Bearer ${token}`;
+    }
+    const req = request(url, { method: 'POST', agent: false, headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`POST ${url} timed out`)));
+    req.on('error', reject);
+    req.end(JSON.stringify({ query }));
+  });
+}
+
+/**
+ * Checks the GraphQL endpoint before it is measured, and fails the benchmark otherwise: each query
+ * answers `{ ok: true }` without errors (the guarded one with hit tokens), and the guarded query
+ * without a token is rejected with `extensions.code` OAUTH2_MISSING_HEADER. Returns the exact body of
+ * each query's answer, which every measured response must match.
+ */
+async function warmUpGraphQL(url: string, adapter: string): Promise<Record<GraphQLScenario, string>> {
+  const fail = (text: string): never => {
+    throw new Error(`GraphQL warm-up on ${adapter}: ${text}`);
+  };
+  const answers = {} as Record<GraphQLScenario, string>;
+  for (const scenario of ['graphql-unguarded', 'graphql-memory'] as const) {
+    const field = scenario === 'graphql-memory' ? 'memoryOrder' : 'unguardedOrder';
+    // A few of the pool's tokens (all of them are in the memory cache since the HTTP warm-up, and the
+    // guarded runs are checked for introspections); every answer must be the same.
+    for (const token of HIT_TOKENS.slice(0, 5)) {
+      const { status, body } = await postGraphQL(url, GRAPHQL_QUERIES[scenario], token);
+      const parsed = JSON.parse(body) as { data?: Record<string, { ok?: unknown } | null> | null; errors?: unknown[] };
+      if (status !== 200 || parsed.errors?.length || parsed.data?.[field]?.ok !== true) {
+        fail(`${GRAPHQL_QUERIES[scenario]} answered ${status} ${body}`);
+      }
+      if (answers[scenario] !== undefined && answers[scenario] !== body) {
+        fail(`${GRAPHQL_QUERIES[scenario]} answered ${body}, then ${answers[scenario]}`);
+      }
+      answers[scenario] = body;
+    }
+  }
+  const { status, body } = await postGraphQL(url, GRAPHQL_QUERIES['graphql-memory'], undefined);
+  const parsed = JSON.parse(body) as {
+    data?: { memoryOrder?: unknown } | null;
+    errors?: { extensions?: { code?: unknown } }[];
+  };
+  if (parsed.errors?.[0]?.extensions?.code !== 'OAUTH2_MISSING_HEADER' || parsed.data?.memoryOrder) {
+    fail(`the guarded query without a token was not rejected with OAUTH2_MISSING_HEADER: ${status} ${body}`);
+  }
+  return answers;
 }
 
 /** A control call (stats, reset, heap) on a connection of its own: no kept-alive socket to go stale. */
@@ -279,6 +372,8 @@ async function measureAdapter(
     }
   }
   warmAgent.destroy();
+  const graphqlUrl = `${base}/graphql`;
+  const graphqlAnswers = await warmUpGraphQL(graphqlUrl, adapter);
 
   // Each round brackets every scenario between two runs of the unguarded baseline (U A U B U C ...),
   // and a scenario's ratio is taken against the mean of the two runs on either side of it: the speed
@@ -286,11 +381,17 @@ async function measureAdapter(
   // cancels a steady drift, where one measured a minute away does not.
   const measured = scenarios.filter((scenario) => scenario !== 'unguarded');
   const rounds: Partial<Record<Scenario, LoadFigures[]>> = {};
-  const ratios: Partial<Record<Scenario, number[]>> = Object.fromEntries(scenarios.map((scenario) => [scenario, []]));
+  const ratios: Partial<Record<Scenario, number[]>> = Object.fromEntries(
+    [...scenarios, 'graphql-memory'].map((scenario) => [scenario, []]),
+  );
   const run = (scenario: Scenario, round: number): LoadFigures => {
     // The same requests for every scenario but `nocache`, the route aside: on two cores the load
-    // generator is near its own limit, so how it builds requests must not differ between them.
-    const figures = autocannon(`${base}/${scenario}`, scenario === 'nocache' ? 'unique' : 'pool');
+    // generator is near its own limit, so how it builds requests must not differ between them. The
+    // GraphQL pair likewise sends the same POSTs (the same tokens), the query aside.
+    const figures =
+      scenario === 'graphql-unguarded' || scenario === 'graphql-memory'
+        ? autocannon(graphqlUrl, 'pool', { query: GRAPHQL_QUERIES[scenario], expectBody: graphqlAnswers[scenario] })
+        : autocannon(`${base}/${scenario}`, scenario === 'nocache' ? 'unique' : 'pool');
     (rounds[scenario] ??= []).push(figures);
     console.log(
       `  ${adapter} round ${round + 1} ${scenario}: ${Math.round(figures.requestsPerSecond)} req/s, p99 ${figures.p99} ms`,
@@ -307,18 +408,40 @@ async function measureAdapter(
       ratios[scenario]!.push(figures.requestsPerSecond / ((before.requestsPerSecond + after.requestsPerSecond) / 2));
       before = after;
     }
+    // The GraphQL pair, bracketed the same way against its own baseline: the guarded query between
+    // two runs of the unguarded one. The guarded runs must be memory-cache hits: no introspection.
+    const graphqlBefore = run('graphql-unguarded', round);
+    const introspectionsBefore = (await getJson<{ introspections: number }>(`${asUrl}/stats`)).introspections;
+    const guarded = run('graphql-memory', round);
+    const introspected =
+      (await getJson<{ introspections: number }>(`${asUrl}/stats`)).introspections - introspectionsBefore;
+    if (introspected !== 0) {
+      throw new Error(`graphql-memory on ${adapter} was not all memory-cache hits: ${introspected} introspections`);
+    }
+    const graphqlAfter = run('graphql-unguarded', round);
+    ratios['graphql-memory']!.push(
+      guarded.requestsPerSecond / ((graphqlBefore.requestsPerSecond + graphqlAfter.requestsPerSecond) / 2),
+    );
   }
   const figures: AdapterFigures['scenarios'] = {};
-  for (const scenario of scenarios) {
+  for (const scenario of [...scenarios, 'graphql-unguarded', 'graphql-memory'] as const) {
     const runs = rounds[scenario]!;
-    const paired = scenario === 'unguarded' ? [1] : ratios[scenario]!;
+    const baseline = scenario.startsWith('graphql-') ? 'graphql-unguarded' : 'unguarded';
+    const paired = scenario === baseline ? [1] : ratios[scenario]!;
+    const failures = runs.reduce((sum, one) => sum + one.non2xx, 0);
+    if (failures && scenario.startsWith('graphql-')) {
+      // A GraphQL error comes back with status 200 (Apollo): a failed guarded query would otherwise
+      // measure as a fast success.
+      throw new Error(`${scenario} on ${adapter}: ${failures} responses were not the expected answer`);
+    }
     figures[scenario] = {
       requestsPerSecond: median(runs.map((one) => one.requestsPerSecond)),
       p50: median(runs.map((one) => one.p50)),
       p99: median(runs.map((one) => one.p99)),
-      non2xx: runs.reduce((sum, one) => sum + one.non2xx, 0),
+      non2xx: failures,
       ratio: median(paired),
       ratioRange: [Math.min(...paired), Math.max(...paired)],
+      baseline,
       rounds: runs,
     };
   }
@@ -343,8 +466,15 @@ async function measureAdapter(
   const heapAfter = (await getJson<{ heapUsed: number }>(`${base}/__bench/heap`)).heapUsed;
 
   await stop(child);
+  const graphqlMemory = figures['graphql-memory']!;
   return {
     scenarios: figures,
+    graphql: {
+      driver: adapter === 'fastify' ? 'mercurius' : 'apollo',
+      label: 'GraphQL memory hit vs GraphQL unguarded',
+      ratio: graphqlMemory.ratio,
+      ratioRange: graphqlMemory.ratioRange,
+    },
     coldBurst: { requests: BURST, introspections: burstIntrospections, statuses: statusCounts },
     tokenSpray: {
       requests: SPRAY,
@@ -363,9 +493,26 @@ function table(results: Record<string, AdapterFigures>): string {
   for (const [adapter, figures] of Object.entries(results)) {
     const baseline = figures.scenarios.unguarded!;
     for (const [scenario, run] of Object.entries(figures.scenarios)) {
+      if (run!.baseline !== 'unguarded') {
+        continue;
+      }
       const ratio = run!.ratio;
       lines.push(
         `| ${adapter} | ${scenario} | ${Math.round(run!.requestsPerSecond)} | ${run!.p50} | ${run!.p99} | ${ratio.toFixed(2)}${scenario === 'unguarded' ? '' : ` (${run!.ratioRange[0].toFixed(2)}–${run!.ratioRange[1].toFixed(2)})`} | ${(run!.p99 - baseline.p99).toFixed(0)} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    '| platform | GraphQL driver | query | req/s | p50 ms | p99 ms | vs GraphQL unguarded (range) | added p99 ms |',
+    '|---|---|---|---:|---:|---:|---:|---:|',
+  );
+  for (const [adapter, figures] of Object.entries(results)) {
+    const baseline = figures.scenarios['graphql-unguarded']!;
+    for (const scenario of ['graphql-unguarded', 'graphql-memory'] as const) {
+      const run = figures.scenarios[scenario]!;
+      lines.push(
+        `| ${adapter} | ${figures.graphql.driver} | ${scenario} | ${Math.round(run.requestsPerSecond)} | ${run.p50} | ${run.p99} | ${run.ratio.toFixed(2)}${scenario === 'graphql-unguarded' ? '' : ` (${run.ratioRange[0].toFixed(2)}–${run.ratioRange[1].toFixed(2)})`} | ${(run.p99 - baseline.p99).toFixed(0)} |`,
       );
     }
   }
@@ -425,6 +572,10 @@ async function main(): Promise<void> {
   };
   const guardHit = await measureGuardHit(QUICK ? 50_000 : 200_000);
   const guardHitNanoseconds = { hot: Math.round(guardHit.hot), cold: Math.round(guardHit.cold) };
+  const graphqlLines = Object.entries(results).map(
+    ([adapter, figures]) =>
+      `${figures.graphql.label}, ${adapter} (${figures.graphql.driver}): ${figures.graphql.ratio.toFixed(2)} (${figures.graphql.ratioRange[0].toFixed(2)}–${figures.graphql.ratioRange[1].toFixed(2)})`,
+  );
   const report = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -441,7 +592,7 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'bench', 'results', `${report.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(
-    `\n${table(results)}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+    `\n${table(results)}\n\n${graphqlLines.join('\n')}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
   );
   console.log(`raw figures: ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
 }
