@@ -37,7 +37,8 @@ export interface OAuth2GraphQLErrorExtensions {
   /**
    * Read (and removed from the answer) by Apollo Server, which puts the challenge into the HTTP answer's
    * headers. Nest's Apollo driver then resets the status to 200 whenever the answer has a `data` member.
-   * Left out under Mercurius, which would send it as it is (the challenge goes on its reply instead).
+   * Left out under Mercurius, which would send it as it is (the challenge goes on its reply instead), and
+   * for an operation with no HTTP request behind it (a subscription over graphql-ws), for the same reason.
    */
   readonly http?: { readonly status: number; readonly headers: Map<string, string> };
 }
