@@ -62,9 +62,8 @@ module.exports = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
     // Mercurius loads @fastify/static, which require()s content-disposition 3, an ES module only: jest's
-    // runtime (both legs) cannot require() an ES module. Version 2 (Express's, in the root node_modules)
-    // is the same API (create, parse) built as CommonJS.
-    '^content-disposition$': '<rootDir>/node_modules/content-disposition',
+    // runtime (both legs) cannot require() an ES module. The shim serves the same API as CommonJS.
+    '^content-disposition$': '<rootDir>/test/support/content-disposition.cjs',
     ...(!esm && {
       [`^@nestjs/(${NEST11_PACKAGES.join('|')})($|/.*)`]: '<rootDir>/compat/nest11/node_modules/@nestjs/$1$2',
       [`^(${NEST11_PEERS.join('|')})($|/.*)`]: '<rootDir>/compat/nest11/node_modules/$1$2',
