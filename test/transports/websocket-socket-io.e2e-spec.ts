@@ -18,7 +18,7 @@ import {
   RequiredScopes,
 } from '../../lib';
 import { SPEC_ERRORS, type SpecErrorKey } from '../support/e2e-kit';
-import { genericResource, resettable } from '../support/guard-e2e-helpers';
+import { genericResource, nowSeconds, resettable } from '../support/guard-e2e-helpers';
 import { ADAPTERS } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
 import {
@@ -143,7 +143,7 @@ describe.each(ADAPTERS)('socket.io gateways on %s', (adapter) => {
         imports: [
           OAuth2Module.forRoot({
             resources: [genericResource('as', asUrl)],
-            policy: { oauthResource: 'as', extractPayload: true },
+            policy: { oauthResource: 'as', extractPayload: true, clockToleranceSeconds: 0 },
             global: binding === 'global',
           }),
         ],
@@ -252,6 +252,20 @@ describe.each(ADAPTERS)('socket.io gateways on %s', (adapter) => {
         await expect(disconnect).resolves.toBe('io server disconnect');
         expect(calls.of('connection')).toEqual([false]);
       });
+
+      // Once: it waits for a token to expire.
+      (adapter === 'express' && binding === 'useGuards' ? it : it.skip)(
+        'disconnects an accepted client when its token expires, with an exception event OAUTH2_INVALID_ACCESS_TOKEN',
+        async () => {
+          server.tokens.set('short', { active: true, client_id: 'c1', exp: nowSeconds() + 2 });
+          const socket = await client('/conn', { authorization: 'Bearer short' });
+          const exception = nextEvent(socket, 'exception');
+          const disconnect = nextEvent<string>(socket, 'disconnect');
+          await expect(exception).resolves.toEqual(transportError('OAUTH2_INVALID_ACCESS_TOKEN'));
+          await expect(disconnect).resolves.toBe('io server disconnect');
+          expect(calls.of('connection')).toEqual([true]);
+        },
+      );
 
       it('accepts a valid token: the connection stays, and its messages are answered', async () => {
         const socket = await client('/conn', { authorization: 'Bearer good' });

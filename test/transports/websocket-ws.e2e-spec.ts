@@ -11,7 +11,7 @@ import {
   RequiredScopes,
 } from '../../lib';
 import { SPEC_ERRORS, type SpecErrorKey } from '../support/e2e-kit';
-import { genericResource, resettable } from '../support/guard-e2e-helpers';
+import { genericResource, nowSeconds, resettable } from '../support/guard-e2e-helpers';
 import { ADAPTERS } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
 import {
@@ -128,7 +128,7 @@ describe.each(ADAPTERS)('ws-adapter gateways on %s', (adapter) => {
         imports: [
           OAuth2Module.forRoot({
             resources: [genericResource('as', asUrl)],
-            policy: { oauthResource: 'as', extractPayload: true },
+            policy: { oauthResource: 'as', extractPayload: true, clockToleranceSeconds: 0 },
             global: binding === 'global',
           }),
         ],
@@ -190,6 +190,19 @@ describe.each(ADAPTERS)('ws-adapter gateways on %s', (adapter) => {
         expect(calls.of('whoami')).toEqual([1]);
       });
     });
+
+    // Once: it waits for a token to expire.
+    (adapter === 'express' && binding === 'useGuards' ? it : it.skip)(
+      'closes an accepted connection when its token expires: 4401, OAUTH2_INVALID_ACCESS_TOKEN',
+      async () => {
+        server.tokens.set('short', { active: true, client_id: 'c1', exp: nowSeconds() + 2 });
+        const socket = await open('/orders', 'Bearer short');
+        const closed = closeFrame(socket);
+        await expect(ask(socket, 'whoami', 1)).resolves.toHaveProperty('event', 'whoami');
+        await expect(closed).resolves.toEqual({ code: 4401, reason: 'OAUTH2_INVALID_ACCESS_TOKEN' });
+        expect(calls.of('connection')).toEqual([true]);
+      },
+    );
 
     describe('a gateway without authenticateConnection', () => {
       it('rejects messages (the ws adapter keeps no handshake): OAUTH2_MISSING_HEADER, no 500, no crash', async () => {
