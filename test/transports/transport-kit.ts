@@ -215,3 +215,16 @@ export class Calls {
     this.seen.length = 0;
   }
 }
+
+/**
+ * `it`, where the test applies; otherwise the test is not registered at all (rather than counted as
+ * skipped): for tests that run on one adapter or one Nest major only, by design.
+ */
+export function itWhen(condition: boolean): (name: string, fn: () => Promise<void>) => void {
+  return condition ? (name, fn) => it(name, fn) : () => undefined;
+}
+
+/** `describe`, where the block applies; otherwise nothing is registered (see {@link itWhen}). */
+export function describeWhen(condition: boolean): (name: string, fn: () => void) => void {
+  return condition ? (name, fn) => describe(name, fn) : () => undefined;
+}

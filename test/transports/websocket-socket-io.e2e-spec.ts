@@ -27,7 +27,9 @@ import {
   ClientTracker,
   appUrl,
   connected,
+  describeWhen,
   eventWithin,
+  itWhen,
   nextEvent,
   socketIoClient,
   startWsApp,
@@ -254,7 +256,7 @@ describe.each(ADAPTERS)('socket.io gateways on %s', (adapter) => {
       });
 
       // Once: it waits for a token to expire.
-      (adapter === 'express' && binding === 'useGuards' ? it : it.skip)(
+      itWhen(adapter === 'express' && binding === 'useGuards')(
         'disconnects an accepted client when its token expires, with an exception event OAUTH2_INVALID_ACCESS_TOKEN',
         async () => {
           server.tokens.set('short', { active: true, client_id: 'c1', exp: nowSeconds() + 2 });
@@ -278,7 +280,7 @@ describe.each(ADAPTERS)('socket.io gateways on %s', (adapter) => {
   });
 });
 
-(NEST_MAJOR === '11' ? describe : describe.skip)('Nest 11: global: true and gateways', () => {
+describeWhen(NEST_MAJOR === '11')('Nest 11: global: true and gateways', () => {
   const server = new ScriptedIntrospectionServer();
   const clients = new ClientTracker();
   let app: INestApplication;
