@@ -223,7 +223,7 @@ describeWithRedis('sealed cache entries in a real Redis, property-based', () => 
           server.tokens.delete(token);
           server.tokens.delete(other);
         }),
-        { numRuns: 60 },
+        { numRuns: 40 },
       );
     });
   });
