@@ -68,4 +68,31 @@ describe('ClockMap', () => {
   it.each([0, -1, 1.5, Number.NaN])('refuses a capacity of %p', (capacity) => {
     expect(() => new ClockMap(capacity)).toThrow(RangeError);
   });
+
+  describe('with an idle time', () => {
+    it('drops an entry not read for that long, at its next read', () => {
+      const map = new ClockMap<number>(10, 1000);
+      const start = Date.now();
+      map.set('a', 1).set('b', 2);
+      expect(map.get('a', start + 900)).toBe(1);
+      // 'a' was read at +900: idle until +1900. 'b' was never read: gone at +1000.
+      expect(map.get('a', start + 1800)).toBe(1);
+      expect(map.get('b', start + 1800)).toBeUndefined();
+      expect(map.has('b')).toBe(false);
+      expect(map.get('a', start + 2800)).toBeUndefined();
+      expect(map.size).toBe(0);
+    });
+
+    it('restarts the idle time of a key set again', () => {
+      const map = new ClockMap<number>(10, 50);
+      map.set('a', 1);
+      const later = Date.now() + 40;
+      map.set('a', 2);
+      expect(map.get('a', later)).toBe(2);
+    });
+
+    it.each([0, -5, Number.NaN])('refuses an idle time of %p', (idle) => {
+      expect(() => new ClockMap(10, idle)).toThrow(RangeError);
+    });
+  });
 });

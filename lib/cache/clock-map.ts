@@ -9,6 +9,10 @@
  * a read sets a flag, and the moving is done by eviction, which is rare in a cache that fits its
  * tokens. An entry that is read is kept over one that is not, as with LRU; among entries that were
  * all read, the oldest goes first.
+ *
+ * With `idleMilliseconds`, an entry not read for that long is gone: a read finds it idle, drops it and
+ * answers nothing. A read then costs a clock reading (passed in by the caller, who reads it anyway
+ * for the entry's expiry) and a number written into the slot, no allocation.
  */
 export class ClockMap<V> {
   /** In insertion order, which eviction walks from the oldest end. */
@@ -17,9 +21,14 @@ export class ClockMap<V> {
   constructor(
     /** Most entries kept. */
     readonly capacity: number,
+    /** An entry not read (nor set) for this long is dropped at its next read. Default: never. */
+    readonly idleMilliseconds?: number,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    }
+    if (idleMilliseconds !== undefined && !(idleMilliseconds > 0)) {
+      throw new RangeError(`idleMilliseconds must be positive, got ${idleMilliseconds}`);
     }
   }
 
@@ -28,11 +37,22 @@ export class ClockMap<V> {
     return this.entries.size;
   }
 
-  /** The value of a key; a read counts as a use. */
-  get(key: string): V | undefined {
+  /**
+   * The value of a key; a read counts as a use, and restarts its idle time.
+   *
+   * @param now the time of the read, in milliseconds (`Date.now()`), for the idle check.
+   */
+  get(key: string, now: number = Date.now()): V | undefined {
     const slot = this.entries.get(key);
     if (slot === undefined) {
       return undefined;
+    }
+    if (this.idleMilliseconds !== undefined) {
+      if (now - slot.readAt >= this.idleMilliseconds) {
+        this.entries.delete(key);
+        return undefined;
+      }
+      slot.readAt = now;
     }
     slot.used = true;
     return slot.value;
@@ -48,7 +68,7 @@ export class ClockMap<V> {
     if (!this.entries.delete(key) && this.entries.size >= this.capacity) {
       this.evictOne();
     }
-    this.entries.set(key, { value, used: false });
+    this.entries.set(key, { value, used: false, readAt: this.idleMilliseconds === undefined ? 0 : Date.now() });
     return this;
   }
 
@@ -82,4 +102,6 @@ export class ClockMap<V> {
 interface Slot<V> {
   readonly value: V;
   used: boolean;
+  /** When it was last read or set (milliseconds); kept only with an idle time. */
+  readAt: number;
 }

@@ -130,4 +130,35 @@ describe('MemoryTokenCacheStore', () => {
       expect(held.slice(45)).toEqual([45, 46, 47, 48, 49].map((index) => payload(String(index))));
     });
   });
+
+  describe('idle time (timeToIdleSeconds)', () => {
+    it('drops an entry left unread for the idle time, keeps one that is read, for peek and get alike', async () => {
+      store = new MemoryTokenCacheStore(10, 150);
+      await store.set('read', payload('read'), MINUTE);
+      await store.set('unread', payload('unread'), MINUTE);
+      await store.set('viaGet', payload('viaGet'), MINUTE);
+      for (let round = 0; round < 3; round += 1) {
+        await sleep(80);
+        expect(store.peek('read')).toBeDefined();
+        expect(await store.get('viaGet')).toBeDefined();
+      }
+      expect(store.peek('unread')).toBeUndefined();
+      expect(store.size).toBe(2);
+    });
+
+    it('never keeps an entry past its TTL, however often it is read', async () => {
+      store = new MemoryTokenCacheStore(10, 100);
+      await store.set('a', payload('a'), 150);
+      const deadline = Date.now() + 220;
+      let lastSeen = 0;
+      while (Date.now() < deadline) {
+        if (store.peek('a') !== undefined) {
+          lastSeen = Date.now();
+        }
+        await sleep(20);
+      }
+      expect(store.peek('a')).toBeUndefined();
+      expect(lastSeen).toBeGreaterThan(0);
+    });
+  });
 });

@@ -11,7 +11,7 @@ interface KeyvRecord {
 
 /**
  * An in-process store: cache-manager over Keyv over a {@link ClockMap} bounded to `maxEntries` (when
- * full, an entry not read lately goes first). Entries are kept as the frozen objects they are, neither
+ * full, an entry not read lately goes first), optionally dropping entries left unread for a while. Entries are kept as the frozen objects they are, neither
  * serialized nor cloned, so a hit costs no JSON parsing; a hit marks the entry as used but never
  * extends its life.
  */
@@ -19,8 +19,12 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   private readonly records: ClockMap<KeyvRecord>;
   private readonly cache: Cache;
 
-  constructor(maxEntries: number) {
-    this.records = new ClockMap(maxEntries);
+  /**
+   * @param maxEntries most entries kept.
+   * @param idleMilliseconds an entry not read for this long goes (`timeToIdleSeconds`); never later than its TTL.
+   */
+  constructor(maxEntries: number, idleMilliseconds?: number) {
+    this.records = new ClockMap(maxEntries, idleMilliseconds);
     const keyv = new Keyv({ store: this.records, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
   }
@@ -40,11 +44,13 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
    * Keyv would on its own read.
    */
   peek(key: string): CachedIntrospection | undefined {
-    const record = this.records.get(key);
+    // One clock reading per hit, for both the idle check and the expiry.
+    const now = Date.now();
+    const record = this.records.get(key, now);
     if (record === undefined) {
       return undefined;
     }
-    if (typeof record.expires === 'number' && record.expires <= Date.now()) {
+    if (typeof record.expires === 'number' && record.expires <= now) {
       this.records.delete(key);
       return undefined;
     }

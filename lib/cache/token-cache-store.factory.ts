@@ -30,7 +30,10 @@ export function createTokenCacheStore(
   if (options.type === 'memory') {
     // No MAC in memory: whoever can write there runs in this process, and could as well change the
     // guard; a hit there stays a map read.
-    return new MemoryTokenCacheStore(options.maxEntries);
+    return new MemoryTokenCacheStore(
+      options.maxEntries,
+      options.timeToIdleSeconds === undefined ? undefined : options.timeToIdleSeconds * 1000,
+    );
   }
   const seal = options.hmacSecret === undefined ? undefined : new EntrySeal(options.hmacSecret, options.name);
   switch (options.type) {

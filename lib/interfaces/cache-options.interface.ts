@@ -35,6 +35,12 @@ export interface MemoryCacheResourceOptions extends CacheResourceCommonOptions {
    * goes first (CLOCK, the usual approximation of least recently used). Default 10000.
    */
   maxEntries?: number;
+  /**
+   * Drop an entry not read for this many seconds (Gravitee's `timeToIdleSeconds`), at most
+   * `timeToLiveSeconds`: an entry never outlives its TTL or its token's `exp` either way. Default:
+   * entries live until their TTL, read or not.
+   */
+  timeToIdleSeconds?: number;
 }
 
 /**
@@ -140,7 +146,11 @@ interface ResolvedCacheResourceCommon {
 
 /** A cache resource after validation, defaults applied: what the module builds its caches from. */
 export type ResolvedOAuth2CacheResourceOptions =
-  | (ResolvedCacheResourceCommon & { readonly type: 'memory'; readonly maxEntries: number })
+  | (ResolvedCacheResourceCommon & {
+      readonly type: 'memory';
+      readonly maxEntries: number;
+      readonly timeToIdleSeconds?: number;
+    })
   | (ResolvedCacheResourceCommon & {
       readonly type: 'redis';
       readonly url: string;

@@ -22,6 +22,12 @@ function problemsOf(...caches: unknown[]): OAuth2ConfigurationError {
 
 describe('cache resource options', () => {
   describe('defaults', () => {
+    it('memory: timeToIdleSeconds kept when given, up to the TTL', () => {
+      expect(resolve({ name: 'idle', timeToLiveSeconds: 60, timeToIdleSeconds: 60 })).toEqual([
+        { name: 'idle', type: 'memory', timeToLiveSeconds: 60, maxEntries: 10_000, timeToIdleSeconds: 60 },
+      ]);
+    });
+
     it('memory: 300 s, 10000 entries, no negative TTL, SHA-256 keys', () => {
       expect(resolve({ name: 'local' })).toEqual([
         { name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000 },
@@ -141,6 +147,20 @@ describe('cache resource options', () => {
   describe('refuses, naming the field', () => {
     it.each([
       [null, 'caches[0]', 'must be an object'],
+      [{ name: 'c', timeToIdleSeconds: 0 }, 'caches[0].timeToIdleSeconds', 'must not be less than 1'],
+      [{ name: 'c', timeToIdleSeconds: 1.5 }, 'caches[0].timeToIdleSeconds', 'must be an integer'],
+      [{ name: 'c', timeToIdleSeconds: '60' }, 'caches[0].timeToIdleSeconds', 'must be an integer'],
+      [{ name: 'c', timeToIdleSeconds: 301 }, 'caches[0].timeToIdleSeconds', 'more than timeToLiveSeconds (300)'],
+      [
+        { name: 'c', timeToLiveSeconds: 60, timeToIdleSeconds: 61 },
+        'caches[0].timeToIdleSeconds',
+        'Lower it, or raise timeToLiveSeconds',
+      ],
+      [
+        { name: 'c', type: 'redis', url: 'redis://h', timeToIdleSeconds: 5 },
+        'caches[0].timeToIdleSeconds',
+        "is not an option of a 'redis' cache",
+      ],
       [{ name: 'c', type: 'redis' }, 'caches[0].url', 'is required'],
       [
         { name: 'c', type: 'redis', url: 'http://localhost:6379' },

@@ -39,6 +39,26 @@ export class MemoryCacheSchema extends CacheCommonSchema {
   @IsOptional() @IsIn(['memory']) type?: string;
   /** The bound that keeps a spray of random tokens from growing the process. */
   @IsOptional() @IsInt() @Min(1) @Max(16_000_000) maxEntries?: number;
+  /** Checked against the TTL by memoryCacheProblems(). */
+  @IsOptional() @IsInt() @Min(1) @Max(86_400) timeToIdleSeconds?: number;
+}
+
+/**
+ * Problems of a `memory` cache beyond its schema: a `timeToIdleSeconds` above the TTL would never
+ * apply (the entry goes at its TTL first), which is a misunderstanding worth stopping the start for.
+ */
+export function memoryCacheProblems(cache: Record<string, unknown>, field: string): OptionProblem[] {
+  const idle = cache.timeToIdleSeconds;
+  const ttl = cache.timeToLiveSeconds ?? DEFAULT_CACHE_TTL_SECONDS;
+  if (typeof idle === 'number' && typeof ttl === 'number' && Number.isInteger(idle) && idle > ttl) {
+    return [
+      {
+        field: `${field}.timeToIdleSeconds`,
+        problem: `is ${idle}, more than timeToLiveSeconds (${ttl}): an entry goes at its TTL first, so it would never apply. Lower it, or raise timeToLiveSeconds.`,
+      },
+    ];
+  }
+  return [];
 }
 
 /**
@@ -202,7 +222,12 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
         timeout: cache.timeout ?? DEFAULT_CACHE_TIMEOUT_MS,
       };
     default:
-      return { ...common, type: 'memory', maxEntries: cache.maxEntries ?? DEFAULT_MAX_ENTRIES };
+      return {
+        ...common,
+        type: 'memory',
+        maxEntries: cache.maxEntries ?? DEFAULT_MAX_ENTRIES,
+        ...(cache.timeToIdleSeconds !== undefined && { timeToIdleSeconds: cache.timeToIdleSeconds }),
+      };
   }
 }
 

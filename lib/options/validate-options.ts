@@ -20,6 +20,7 @@ import {
   RedisCacheSchema,
   StoreCacheSchema,
   injectionTokenProblems,
+  memoryCacheProblems,
   presenceOnly,
   redisConnectionProblems,
   resolveCacheOptions,
@@ -331,6 +332,7 @@ function validateCaches(raw: unknown, problems: OptionProblem[]): ResolvedOAuth2
       problems.push({ field, problem: 'must be an object.' });
     } else if (cache.type === undefined || cache.type === 'memory') {
       problems.push(...schemaProblems(MemoryCacheSchema, cache, field, "an option of a 'memory' cache"));
+      problems.push(...memoryCacheProblems(cache, field));
     } else if (cache.type === 'redis') {
       problems.push(
         ...schemaProblems(RedisCacheSchema, presenceOnly(cache, ['url', 'tls']), field, "an option of a 'redis' cache"),
