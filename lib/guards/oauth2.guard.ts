@@ -35,6 +35,7 @@ import { guardedCallOf, isHttpRequest } from '../transports/transport-request';
 import { isB64Token, trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
 import { hasRequiredScopes } from './scopes';
+import { audienceMatches, issuerMatches } from './token-binding';
 import { TokenIntrospectionService } from './token-introspection.service';
 
 /** The query parameter of RFC 6750 §2.3. */
@@ -62,7 +63,7 @@ export class OAuth2Guard implements CanActivate {
   private readonly logger = new Logger('OAuth2Guard');
   private readonly policies = new RouteMemo<ResolvedOAuth2Policy>();
   private readonly skipped = new RouteMemo<boolean>();
-  private readonly claims = new WeakMap<IntrospectionPayload, { resource: OAuth2Resource; claims: TokenClaims }>();
+  private readonly claims = new WeakMap<IntrospectionPayload, KnownClaims>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -185,7 +186,7 @@ export class OAuth2Guard implements CanActivate {
     try {
       claims = this.checkClaims(payload, resource, policy);
     } catch (error) {
-      throw this.rejected(error, "the payload's time claims", token);
+      throw this.rejected(error, "the payload's time, audience and issuer claims", token);
     }
     try {
       this.checkScopes(claims, policy);
@@ -338,7 +339,9 @@ export class OAuth2Guard implements CanActivate {
 
   /**
    * Checks `exp` and `nbf` (on every request), and reads client, user and scopes (once per payload:
-   * a cached payload is the same frozen object on every hit).
+   * a cached payload is the same frozen object on every hit). Checks `aud` and `iss` against the
+   * policy's `audiences` and `issuers`, once per payload and list: routes that share the module's
+   * lists share one check.
    */
   protected checkClaims(
     payload: IntrospectionPayload,
@@ -349,13 +352,25 @@ export class OAuth2Guard implements CanActivate {
     if (rejection) {
       throw new OAuth2Exception(rejection);
     }
-    const known = this.claims.get(payload);
-    if (known?.resource === resource) {
-      return known.claims;
+    let known = this.claims.get(payload);
+    if (known?.resource !== resource) {
+      known = { resource, claims: readClaims(payload, resource) };
+      this.claims.set(payload, known);
     }
-    const claims = readClaims(payload, resource);
-    this.claims.set(payload, { resource, claims });
-    return claims;
+    const { audiences, issuers } = policy;
+    if (audiences !== false && known.audiences !== audiences) {
+      if (!audienceMatches(payload.aud, audiences)) {
+        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+      }
+      known.audiences = audiences;
+    }
+    if (issuers !== false && known.issuers !== issuers) {
+      if (!issuerMatches(payload.iss, issuers)) {
+        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+      }
+      known.issuers = issuers;
+    }
+    return known.claims;
   }
 
   /** Checks the required scopes, when the policy asks for it. */
@@ -438,6 +453,17 @@ export class OAuth2Guard implements CanActivate {
     }
     return token;
   }
+}
+
+/**
+ * What the guard read from a payload, and the last `audiences` and `issuers` lists it passed: a
+ * cached payload is the same object on every hit, so each is worked out once.
+ */
+interface KnownClaims {
+  readonly resource: OAuth2Resource;
+  readonly claims: TokenClaims;
+  audiences?: readonly string[];
+  issuers?: readonly string[];
 }
 
 /**

@@ -36,6 +36,15 @@ export interface OAuth2PolicyOptions {
   allowAccessTokenQueryParam?: boolean;
   /** Tolerance, in seconds, for clock differences when checking `exp` and `nbf`. Default 5. */
   clockToleranceSeconds?: number;
+  /**
+   * The token's `aud` (a string or an array) must contain one of these, else `OAUTH2_INVALID_ACCESS_TOKEN`
+   * (RFC 8707: a token issued for another resource is refused). Default: `[protectedResource.resource]`
+   * when the module has `protectedResource`, else not checked. `false` turns the check off (for a route,
+   * or for the module when `protectedResource` is set).
+   */
+  audiences?: string[] | false;
+  /** The token's `iss` must be one of these, else `OAUTH2_INVALID_ACCESS_TOKEN`. Default `false`: not checked. */
+  issuers?: string[] | false;
 }
 
 /** The policy after defaults: what the guard applies to one route. */
@@ -49,4 +58,6 @@ export interface ResolvedOAuth2Policy {
   readonly propagateAuthHeader: boolean;
   readonly allowAccessTokenQueryParam: boolean;
   readonly clockToleranceSeconds: number;
+  readonly audiences: readonly string[] | false;
+  readonly issuers: readonly string[] | false;
 }

@@ -1,5 +1,5 @@
 import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { IsStringOrFunction } from './validation-decorators';
+import { IsNonEmptyStringListOrFalse, IsStringOrFunction } from './validation-decorators';
 
 /** Validation rules of a policy, in `forRoot({ policy })` and in `@OAuth2Policy()`. */
 export class PolicySchema {
@@ -12,4 +12,6 @@ export class PolicySchema {
   @IsOptional() @IsBoolean() propagateAuthHeader?: boolean;
   @IsOptional() @IsBoolean() allowAccessTokenQueryParam?: boolean;
   @IsOptional() @IsInt() @Min(0) @Max(3600) clockToleranceSeconds?: number;
+  @IsOptional() @IsNonEmptyStringListOrFalse() audiences?: unknown;
+  @IsOptional() @IsNonEmptyStringListOrFalse() issuers?: unknown;
 }

@@ -42,6 +42,8 @@ describe('validateModuleOptions', () => {
         propagateAuthHeader: true,
         allowAccessTokenQueryParam: false,
         clockToleranceSeconds: DEFAULT_CLOCK_TOLERANCE_SECONDS,
+        audiences: false,
+        issuers: false,
       });
     });
 
@@ -417,6 +419,17 @@ describe('policyProblems', () => {
   it('accepts false for oauthCacheResource (no cache for this route), but not for oauthResource', () => {
     expect(policyProblems({ oauthCacheResource: false }, 'policy')).toEqual([]);
     expect(policyProblems({ oauthResource: false }, 'policy').map((p) => p.field)).toEqual(['policy.oauthResource']);
+  });
+
+  it('takes audiences and issuers as non-empty lists of strings, or false; an empty list is refused', () => {
+    expect(policyProblems({ audiences: ['https://api.example.com'], issuers: false }, 'policy')).toEqual([]);
+    expect(policyProblems({ audiences: false, issuers: ['https://as.example.com'] }, 'policy')).toEqual([]);
+    const problems = policyProblems({ audiences: [], issuers: ['ok', ''] }, 'policy');
+    expect(problems.map((p) => p.field).sort()).toEqual(['policy.audiences', 'policy.issuers']);
+    expect(problems[0].problem).toContain('or false to turn the check off');
+    expect(policyProblems({ audiences: 'https://api.example.com' }, 'policy').map((p) => p.field)).toEqual([
+      'policy.audiences',
+    ]);
   });
 
   it('refuses an empty resource name and a clock tolerance out of range', () => {

@@ -80,6 +80,8 @@ export const DEFAULT_POLICY: ResolvedOAuth2Policy = Object.freeze({
   propagateAuthHeader: true,
   allowAccessTokenQueryParam: false,
   clockToleranceSeconds: DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  audiences: false,
+  issuers: false,
 });
 
 /**
@@ -223,7 +225,8 @@ export function resolvePolicy(base: ResolvedOAuth2Policy, override: OAuth2Policy
   const merged: { -readonly [K in keyof ResolvedOAuth2Policy]: ResolvedOAuth2Policy[K] } = { ...base };
   for (const [name, value] of Object.entries(override)) {
     if (value !== undefined) {
-      (merged as Record<string, unknown>)[name] = value;
+      // A copy of a list, so that the caller's array changed later does not change the policy.
+      (merged as Record<string, unknown>)[name] = Array.isArray(value) ? Object.freeze([...value]) : value;
     }
   }
   return Object.freeze(merged);

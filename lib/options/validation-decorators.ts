@@ -42,6 +42,22 @@ export const IsStringOrFalse = (options?: ValidationOptions): PropertyDecorator 
     options,
   );
 
+/**
+ * A non-empty array of non-empty strings, or `false` (turned off). An empty array is refused: it would
+ * either accept every token or refuse them all, and `false` says the first plainly.
+ */
+export const IsNonEmptyStringListOrFalse = (options?: ValidationOptions): PropertyDecorator =>
+  satisfies(
+    'isNonEmptyStringListOrFalse',
+    (value) =>
+      value === false ||
+      (Array.isArray(value) &&
+        value.length > 0 &&
+        value.every((entry) => typeof entry === 'string' && entry.length > 0)),
+    'must be a non-empty array of non-empty strings, or false to turn the check off',
+    options,
+  );
+
 /** Whether a string is an absolute http(s) URL. */
 export function isHttpUrl(value: string): boolean {
   try {

@@ -6,6 +6,7 @@ import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { OAuth2Exception } from '../errors/oauth2.exception';
 import { bearerTokenOf, isB64Token } from '../guards/bearer-token';
 import { readClaims, timeClaimsRejection } from '../guards/payload-claims';
+import { audienceMatches, issuerMatches } from '../guards/token-binding';
 import { hasRequiredScopes } from '../guards/scopes';
 import { TokenIntrospectionService } from '../guards/token-introspection.service';
 import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interfaces/introspection.interface';
@@ -95,7 +96,7 @@ export class OAuth2ConnectionAuthenticator {
 
   /**
    * Checks an `Authorization` value (`Bearer <token>`): introspection (or the cache), `exp` and `nbf`,
-   * the required scopes.
+   * the module policy's `audiences` and `issuers`, the required scopes.
    *
    * @throws OAuth2Exception with the key of the rejection.
    */
@@ -124,6 +125,13 @@ export class OAuth2ConnectionAuthenticator {
     const timeRejection = timeClaimsRejection(payload, policy.clockToleranceSeconds);
     if (timeRejection) {
       throw new OAuth2Exception(timeRejection);
+    }
+    // The module's audience and issuer binding holds for connections as for requests.
+    if (
+      (policy.audiences !== false && !audienceMatches(payload.aud, policy.audiences)) ||
+      (policy.issuers !== false && !issuerMatches(payload.iss, policy.issuers))
+    ) {
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
     }
     const claims = readClaims(payload, resource);
     const required = options.requiredScopes ?? [];
