@@ -1,3 +1,4 @@
+import { IntrinsicException } from '@nestjs/common';
 import { DEFAULT_ERRORS } from '../errors/error-messages';
 import { errorProfileEntry } from '../errors/error-profiles';
 import { wwwAuthenticate } from '../errors/error-response';
@@ -44,12 +45,14 @@ export interface OAuth2GraphQLErrorExtensions {
 }
 
 /**
- * A rejection in a GraphQL resolver. Not a `GraphQLError` (this package does not load `graphql`), but
+ * A rejection in a GraphQL resolver. An `IntrinsicException`, so that Nest's GraphQL exception handler does
+ * not log each rejection as an error with its stack (a client's missing token is not a server fault).
+ * Not a `GraphQLError` (this package does not load `graphql`), but
  * graphql-js copies the `extensions` of any error a resolver throws into the error it reports, so the
  * client reads `extensions.code` (the key) and `extensions.status`. `statusCode` is what Mercurius takes
  * for the HTTP status when the operation has no data.
  */
-export class OAuth2GraphQLError extends Error {
+export class OAuth2GraphQLError extends IntrinsicException {
   readonly extensions: OAuth2GraphQLErrorExtensions;
   readonly statusCode: number;
 

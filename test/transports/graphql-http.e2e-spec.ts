@@ -11,6 +11,7 @@ import {
 } from '../../lib';
 import { genericResource, resettable } from '../support/guard-e2e-helpers';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
+import { RecordingLogger } from '../support/http-adapters';
 import {
   errorAt,
   GRAPHQL_DRIVERS,
@@ -84,21 +85,26 @@ function expectNoInternalError(answer: GraphQLAnswer): void {
 describe.each(GRAPHQL_DRIVERS)('GraphQL with OAuth2Module.forRoot({ global: true }) on %s', (driver) => {
   const server = new ScriptedIntrospectionServer();
   const resetServer = resettable(server);
+  const logger = new RecordingLogger();
   let app: INestApplication;
 
   beforeAll(async () => {
     const url = await server.start();
-    app = await startGraphQLApp(driver, {
-      imports: [
-        OAuth2Module.forRoot({
-          global: true,
-          resources: [genericResource('as', url)],
-          policy: { oauthResource: 'as' },
-        }),
-        graphqlModule(driver, { codeFirst: true }),
-      ],
-      providers: [AccountResolver],
-    });
+    app = await startGraphQLApp(
+      driver,
+      {
+        imports: [
+          OAuth2Module.forRoot({
+            global: true,
+            resources: [genericResource('as', url)],
+            policy: { oauthResource: 'as' },
+          }),
+          graphqlModule(driver, { codeFirst: true }),
+        ],
+        providers: [AccountResolver],
+      },
+      logger,
+    );
   });
   afterAll(async () => {
     await app?.close();
@@ -106,8 +112,17 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL with OAuth2Module.forRoot({ global: true
   });
   beforeEach(() => {
     resetServer();
+    logger.lines.length = 0;
     server.tokens.set('good', { active: true, client_id: 'c1', scope: 'orders:read' });
     server.tokens.set('secret', { active: true, client_id: 'c2', scope: 'secret:read' });
+  });
+
+  it("logs no error for a client's rejection (a missing token is not a server fault), and never the token", async () => {
+    await postGraphQL(app, '{ count account { clientId secret } }');
+    await postGraphQL(app, '{ count }', 'unknown-token-value');
+    await postGraphQL(app, '{ refuse }', 'good');
+    expect(logger.lines.filter((line) => line.startsWith('error') || line.startsWith('fatal'))).toEqual([]);
+    expect(logger.lines.join('\n')).not.toContain('unknown-token-value');
   });
 
   it('guards every query and field resolver, and answers the key, never an internal error', async () => {

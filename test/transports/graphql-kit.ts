@@ -1,5 +1,5 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { type DynamicModule, type INestApplication, type ModuleMetadata } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, type LoggerService, type ModuleMetadata } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import request from 'supertest';
@@ -34,8 +34,12 @@ export function graphqlModule(driver: GraphQLDriverName, source: SchemaSource, f
 }
 
 /** A real application of a driver, listening on 127.0.0.1. */
-export function startGraphQLApp(driver: GraphQLDriverName, metadata: ModuleMetadata): Promise<INestApplication> {
-  return startApp(platformOf(driver), metadata);
+export function startGraphQLApp(
+  driver: GraphQLDriverName,
+  metadata: ModuleMetadata,
+  logger: LoggerService | false = false,
+): Promise<INestApplication> {
+  return startApp(platformOf(driver), metadata, logger);
 }
 
 /** A GraphQL error as the client reads it. */
