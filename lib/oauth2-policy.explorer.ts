@@ -46,7 +46,8 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
       .getControllers()
       .map((wrapper) => wrapper.metatype as ControllerClass | null | undefined)
       .filter((controller): controller is ControllerClass => typeof controller === 'function');
-    const problems = controllers.flatMap((controller) => this.policyNameProblems(controller));
+    // Resolvers and gateways are providers: their @OAuth2Policy() names are checked too.
+    const problems = [...controllers, ...this.providerClasses()].flatMap((target) => this.policyNameProblems(target));
     if (this.options.policy.oauthResource === undefined) {
       const global = this.guardIsGlobal();
       problems.push(...controllers.flatMap((controller) => this.uncoveredRouteProblems(controller, global)));
@@ -54,6 +55,23 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
     if (problems.length > 0) {
       throw OAuth2ConfigurationError.fromProblems(problems);
     }
+  }
+
+  /** The classes of the application's class providers (not values, factories or aliases). */
+  private providerClasses(): ControllerClass[] {
+    const classes = new Set<ControllerClass>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const metatype = wrapper.metatype as ControllerClass | null | undefined;
+      const isClassProvider =
+        typeof metatype === 'function' &&
+        typeof metatype.prototype === 'object' &&
+        !wrapper.inject &&
+        (wrapper as { isNotMetatype?: boolean }).isNotMetatype !== true;
+      if (isClassProvider) {
+        classes.add(metatype);
+      }
+    }
+    return [...classes];
   }
 
   private policyNameProblems(controller: ControllerClass): OptionProblem[] {
