@@ -12,6 +12,8 @@ export interface SealedEntry {
 
 /** HKDF's `info`: the value MAC's key is derived apart from the key-hashing use of the same secret. */
 const MAC_KEY_INFO = 'nestjs-oauth2-policy cache value MAC v1';
+/** A stored MAC's text: HMAC-SHA-256's 32 bytes in base64url, without padding. */
+const MAC_TEXT = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Authenticates the values of a store that others can write to (Redis, a store the application
@@ -43,7 +45,14 @@ export class EntrySeal {
 
   /** The entry of a value read under `storeKey`, or `undefined` when its MAC is missing or wrong. */
   open(storeKey: string, value: unknown): CachedIntrospection | undefined {
-    if (isJsonObject(value) && typeof value.entry === 'string' && typeof value.mac === 'string') {
+    // A SHA-256 MAC in base64url is exactly 43 characters of its alphabet: Buffer.from() would skip any
+    // other character, and a MAC text with extra ones would pass (malleable, though not forgeable).
+    if (
+      isJsonObject(value) &&
+      typeof value.entry === 'string' &&
+      typeof value.mac === 'string' &&
+      MAC_TEXT.test(value.mac)
+    ) {
       const expected = this.mac(storeKey, value.entry);
       const given = Buffer.from(value.mac, 'base64url');
       if (given.length === expected.length && timingSafeEqual(given, expected)) {

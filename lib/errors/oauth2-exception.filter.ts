@@ -59,9 +59,21 @@ export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Exception> {
     const rendered = renderErrorResponse(exception, Array.isArray(accept) ? accept.join(',') : accept, this.options);
     const adapter = this.adapterHost.httpAdapter;
     const response: unknown = http.getResponse();
+    let hasContentType = false;
     for (const [name, value] of Object.entries(rendered.headers)) {
       adapter.setHeader(response, name, value);
+      hasContentType ||= name.toLowerCase() === 'content-type';
     }
-    adapter.reply(response, rendered.body, rendered.status);
+    if (typeof rendered.body === 'string') {
+      adapter.reply(response, rendered.body, rendered.status);
+      return;
+    }
+    // An object body is serialized here rather than by the adapter: Nest 11's ExpressAdapter.reply()
+    // relabels an object sent with an error status as application/json, whatever JSON type the template
+    // says (application/problem+json); both platforms send a string under the Content-Type given.
+    if (!hasContentType) {
+      adapter.setHeader(response, 'Content-Type', 'application/json; charset=utf-8');
+    }
+    adapter.reply(response, JSON.stringify(rendered.body), rendered.status);
   }
 }

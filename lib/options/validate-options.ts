@@ -429,20 +429,45 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
   if (body !== undefined && typeof body !== 'string' && !isJsonObject(body)) {
     problems.push({ field: `${field}.body`, problem: 'must be a string, or an object to send as JSON.' });
   }
-  const contentType = isJsonObject(headers) ? headerValue(headers, 'content-type') : undefined;
-  // An object body is serialized as JSON; under another content type Fastify refuses to send it (500) and
-  // Express sends JSON under the wrong label. Without a Content-Type header it goes as application/json.
-  if (isJsonObject(body) && typeof contentType === 'string' && !isJsonMediaType(contentType)) {
+  const contentTypeHeader = isJsonObject(headers) ? headerEntry(headers, 'content-type') : undefined;
+  const contentType = contentTypeHeader?.[1];
+  if (typeof contentType === 'string' && !isMediaType(contentType)) {
+    // Express and Fastify read such a value each their own way (`json` is a file extension to Express), and an
+    // empty parameter (`application/json;`) makes Express 5.2's res.json() throw: a 500 with a stack trace.
+    problems.push({
+      field: `${field}.headers['${contentTypeHeader?.[0]}']`,
+      problem: `is not a media type (RFC 9110 §8.3.1): write type/subtype, with parameters as ; name=value (got ${describe(contentType)}).`,
+    });
+  } else if (typeof contentType === 'string' && !isJsonMediaType(contentType) && typeof body !== 'string') {
+    // An object body is serialized as JSON, and so is the key's default body when the template has none:
+    // under another content type Fastify refuses to send it (500) and Express sends JSON under the wrong
+    // label. Without a Content-Type header it goes as application/json.
     problems.push({
       field: `${field}.body`,
-      problem: `is an object, which is sent as JSON, but the template's Content-Type is ${describe(contentType)}: give a string body, or a JSON content type (application/json, or one ending in +json).`,
+      problem:
+        body === undefined
+          ? `is missing, so the key's default JSON body would be sent, but the template's Content-Type is ${describe(contentType)}: give a string body, or a JSON content type (application/json, or one ending in +json).`
+          : `is an object, which is sent as JSON, but the template's Content-Type is ${describe(contentType)}: give a string body, or a JSON content type (application/json, or one ending in +json).`,
     });
   }
   return problems;
 }
 
-function headerValue(headers: Record<string, unknown>, name: string): unknown {
-  return Object.entries(headers).find(([header]) => header.toLowerCase() === name)?.[1];
+/** RFC 9110 §5.6.2 token. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** RFC 9110 §5.6.4 quoted-string. */
+const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5B\\x5D-\\x7E\\x80-\\xFF]|\\\\[\\t \\x21-\\x7E\\x80-\\xFF])*"';
+/** RFC 9110 §8.3.1 media-type: `type "/" subtype *( OWS ";" OWS parameter )`, around optional whitespace. */
+const MEDIA_TYPE = new RegExp(
+  `^[ \\t]*${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))*[ \\t]*$`,
+);
+
+function isMediaType(value: string): boolean {
+  return MEDIA_TYPE.test(value);
+}
+
+function headerEntry(headers: Record<string, unknown>, name: string): [string, unknown] | undefined {
+  return Object.entries(headers).find(([header]) => header.toLowerCase() === name);
 }
 
 /** `application/json` or a `+json` structured syntax suffix (RFC 6839), parameters aside. */
