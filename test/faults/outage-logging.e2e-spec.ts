@@ -152,7 +152,7 @@ describe.each(ADAPTERS)('outage and debug logging, on %s', (adapter) => {
       'expired-LOGCANARY-2',
       { active: true, exp: epochSeconds() - 600 },
       'OAUTH2_INVALID_ACCESS_TOKEN',
-      "the payload's time claims",
+      "the payload's time, audience and issuer claims",
     ],
     [
       'a token without the scope',
