@@ -9,6 +9,7 @@ import { OAUTH2_RESOLVED_OPTIONS } from './oauth2.constants';
 import { OAuth2ConfigurableModule } from './oauth2.module-definition';
 import { OAuth2PolicyExplorer } from './oauth2-policy.explorer';
 import { resolvedOptionsProvider } from './oauth2.providers';
+import { ProtectedResourceMetadataRoute } from './protected-resource/protected-resource-metadata.route';
 import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
 import { OAuth2ConnectionAuthenticator } from './transports/oauth2-connection.authenticator';
 import { TransportPackagesLoader } from './transports/transport-packages';
@@ -43,6 +44,7 @@ import { TransportPackagesLoader } from './transports/transport-packages';
     OAuth2PolicyExplorer,
     TransportPackagesLoader,
     OAuth2ConnectionAuthenticator,
+    ProtectedResourceMetadataRoute,
     { provide: APP_FILTER, useClass: OAuth2ExceptionFilter },
     // Also injectable, for an application whose own catch-all filter must hand OAuth2Exceptions on.
     OAuth2ExceptionFilter,

@@ -1,5 +1,6 @@
 import type { OAuth2CacheResourceOptions } from './cache-options.interface';
 import type { OAuth2PolicyOptions } from './policy-options.interface';
+import type { OAuth2ProtectedResourceOptions } from './protected-resource-options.interface';
 import type { OAuth2ResourceOptions } from './resource-options.interface';
 import type { OAuth2ResponseTemplates } from './response-template.interface';
 import type { OAuth2TransportOptions } from './transport-options.interface';
@@ -42,6 +43,12 @@ export interface OAuth2ModuleOptions {
    * where the token comes from in each. Defaults: every type is checked; see `OAuth2TokenExtractors`.
    */
   transports?: OAuth2TransportOptions;
+  /**
+   * RFC 9728 protected-resource metadata: served unguarded at `/.well-known/oauth-protected-resource`
+   * (and that path followed by the resource's path), named in every Bearer challenge's `resource_metadata`,
+   * and the default of `policy.audiences`. See the README's "Securing an MCP server".
+   */
+  protectedResource?: OAuth2ProtectedResourceOptions;
 }
 
 /**

@@ -27,6 +27,11 @@ import {
   storeProblems,
 } from './cache-options.schema';
 import { PolicySchema } from './policy-options.schema';
+import {
+  type ResolvedProtectedResource,
+  protectedResourceProblems,
+  resolveProtectedResource,
+} from './protected-resource.schema';
 import { resolveTransportOptions, transportOptionProblems } from './transport-options';
 import {
   GenericResourceSchema,
@@ -51,6 +56,8 @@ export interface ResolvedOAuth2ModuleOptions {
   readonly errorProfile: OAuth2ErrorProfile;
   readonly retryAfterSeconds: number;
   readonly transports: ResolvedOAuth2TransportOptions;
+  /** RFC 9728 metadata, when `protectedResource` is set. */
+  readonly protectedResource?: ResolvedProtectedResource;
 }
 
 const MODULE_OPTION_NAMES = [
@@ -62,6 +69,7 @@ const MODULE_OPTION_NAMES = [
   'errorProfile',
   'retryAfterSeconds',
   'transports',
+  'protectedResource',
 ];
 const TEMPLATE_OPTION_NAMES = ['status', 'headers', 'body'];
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
@@ -109,6 +117,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
   }
   problems.push(...errorProfileProblems(raw.errorProfile, raw.retryAfterSeconds));
   problems.push(...transportOptionProblems(raw.transports));
+  problems.push(...protectedResourceProblems(raw.protectedResource));
 
   if (problems.length === 0) {
     const typedPolicy = policy as OAuth2PolicyOptions;
@@ -118,15 +127,21 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     throw OAuth2ConfigurationError.fromProblems(problems);
   }
   const options = raw as unknown as OAuth2ModuleOptions;
+  const protectedResource = options.protectedResource && resolveProtectedResource(options.protectedResource);
+  // An MCP server (RFC 9728, RFC 8707) must accept only tokens issued for it: its resource is the default audience.
+  const defaultPolicy = protectedResource
+    ? resolvePolicy(DEFAULT_POLICY, { audiences: [protectedResource.options.resource] })
+    : DEFAULT_POLICY;
   return {
     resources,
     caches,
-    policy: resolvePolicy(DEFAULT_POLICY, options.policy ?? {}),
+    policy: resolvePolicy(defaultPolicy, options.policy ?? {}),
     responseTemplates: options.responseTemplates ?? {},
     realm: options.realm ?? DEFAULT_REALM,
     errorProfile: options.errorProfile ?? 'documented',
     retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
     transports: resolveTransportOptions(options.transports),
+    ...(protectedResource && { protectedResource }),
   };
 }
 
