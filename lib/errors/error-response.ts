@@ -21,6 +21,8 @@ export interface ErrorRenderingSettings {
   readonly errorProfile?: OAuth2ErrorProfile;
   /** `Retry-After` of the profile's 503 answers (`rfc`). Default 5. */
   readonly retryAfterSeconds?: number;
+  /** With `protectedResource`: challenges name its metadata URL (RFC 9728 §5.1). */
+  readonly protectedResource?: { readonly metadataUrl: string };
 }
 
 /**
@@ -29,18 +31,24 @@ export interface ErrorRenderingSettings {
  * error code when no token was sent; `invalid_token` for a token that was refused;
  * `insufficient_scope` with the required scopes. The `rfc` profile says `invalid_request` for a Bearer
  * header without a token and for a malformed request (`details.invalidRequest`), and sends no
- * challenge with its 503 answers.
+ * challenge with its 503 answers. With `resourceMetadata` (the `protectedResource` metadata URL), every
+ * challenge carries `resource_metadata="<URL>"` (RFC 9728 §5.1), so that a client finds the
+ * authorization server from a 401 or 403 alone.
  */
 export function wwwAuthenticate(
   exception: OAuth2Exception,
   realm: string,
   profile: OAuth2ErrorProfile = 'documented',
+  resourceMetadata?: string,
 ): string | undefined {
   const { challenge } = errorProfileEntry(profile, exception.key, exception.details.invalidRequest);
   if (challenge === false) {
     return undefined;
   }
-  const bare = `Bearer realm="${realm}"`;
+  const bare =
+    resourceMetadata === undefined
+      ? `Bearer realm="${realm}"`
+      : `Bearer realm="${realm}", resource_metadata="${resourceMetadata}"`;
   if (challenge === true) {
     return bare;
   }
@@ -64,7 +72,7 @@ export function renderErrorResponse(
   const profile = settings.errorProfile ?? 'documented';
   const entry = errorProfileEntry(profile, exception.key, exception.details.invalidRequest);
   const headers: Record<string, string> = {};
-  const challenge = wwwAuthenticate(exception, settings.realm, profile);
+  const challenge = wwwAuthenticate(exception, settings.realm, profile, settings.protectedResource?.metadataUrl);
   if (challenge) {
     headers['WWW-Authenticate'] = challenge;
   }

@@ -23,6 +23,7 @@ export interface OAuth2TransportError {
 export interface TransportErrorSettings {
   readonly realm: string;
   readonly errorProfile: OAuth2ErrorProfile;
+  readonly protectedResource?: { readonly metadataUrl: string };
 }
 
 /** The error of a rejection, as every transport but HTTP carries it. Never the token, nor the server's answer. */
@@ -81,6 +82,11 @@ export function graphQLErrorOf(
   settings: TransportErrorSettings,
   withHttp: boolean,
 ): OAuth2GraphQLError {
-  const challenge = wwwAuthenticate(exception, settings.realm, settings.errorProfile);
+  const challenge = wwwAuthenticate(
+    exception,
+    settings.realm,
+    settings.errorProfile,
+    settings.protectedResource?.metadataUrl,
+  );
   return new OAuth2GraphQLError(transportErrorOf(exception, settings), withHttp ? challenge : null);
 }

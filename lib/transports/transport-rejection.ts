@@ -30,7 +30,9 @@ export function transportRejection(
       // Mercurius's context holds the Fastify reply: the challenge goes there, and not into the answer.
       const reply = (host.getArgByIndex<{ reply?: unknown } | undefined>(2) ?? {}).reply;
       const mercurius = isReply(reply);
-      const challenge = mercurius ? wwwAuthenticate(exception, settings.realm, settings.errorProfile) : undefined;
+      const challenge = mercurius
+        ? wwwAuthenticate(exception, settings.realm, settings.errorProfile, settings.protectedResource?.metadataUrl)
+        : undefined;
       if (mercurius && challenge) {
         reply.header('WWW-Authenticate', challenge);
       }
