@@ -19,6 +19,11 @@ export interface OAuth2ResourceCommonOptions {
   /** The HTTP client of the calls to the authorization server (Gravitee's `http` options). */
   http?: OAuth2ResourceHttpOptions;
   /**
+   * A forward proxy to the authorization server (Gravitee's `proxy` options). Default: none, whatever
+   * `HTTP_PROXY` / `HTTPS_PROXY` say; `{ useSystemProxy: true }` follows them (and `NO_PROXY`).
+   */
+  proxy?: OAuth2ResourceProxyOptions;
+  /**
    * Fail at once, without calling the authorization server, while it keeps failing: after
    * `failureThreshold` consecutive failures (timeouts, connection errors, 5xx answers), requests are
    * rejected with `OAUTH2_SERVER_UNAVAILABLE` for `coolDownSeconds`, then one request tests the server.
@@ -34,6 +39,51 @@ export interface OAuth2ResourceHttpOptions {
    * within their `timeout`. Default 64.
    */
   maxConcurrentConnections?: number;
+  /**
+   * Milliseconds to open a connection: TCP, a proxy's tunnel and the TLS handshake. Default: the
+   * resource's `timeout`; at most that.
+   */
+  connectTimeout?: number;
+  /** Milliseconds a kept-alive connection may stay unused before it is closed. Default 60000. */
+  idleTimeout?: number;
+  /** Keep connections open between calls. Default true. */
+  keepAlive?: boolean;
+  /**
+   * Ask for compressed answers (`Accept-Encoding: gzip, deflate, br`) and decompress them; the
+   * `maxResponseBytes` bound applies after decompression. Default true. False sends
+   * `Accept-Encoding: identity`.
+   */
+  useCompression?: boolean;
+}
+
+/**
+ * A forward proxy to the authorization server, with Gravitee's names. `https://` endpoints are reached
+ * through a tunnel (`CONNECT`, or SOCKS5) with the resource's TLS settings end to end; `http://` ones
+ * through an HTTP proxy in absolute form. The credentials never appear in a log line or an error.
+ *
+ * @example
+ * proxy: { host: 'proxy.internal', port: 3128, username: 'api', password: process.env.PROXY_PASSWORD }
+ * proxy: { useSystemProxy: true } // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read at start-up
+ */
+export interface OAuth2ResourceProxyOptions {
+  /** Default true when `proxy` is set (Gravitee's default is false); `false` connects directly. */
+  enabled?: boolean;
+  /**
+   * Take the proxy from the environment at start-up: `https_proxy`/`HTTPS_PROXY` for `https://` URLs,
+   * `http_proxy`/`HTTP_PROXY` for `http://` ones (lower case first), bypassed for the hosts of
+   * `no_proxy`/`NO_PROXY`. Not beside `host`, `port`, `type` or credentials. Default false.
+   */
+  useSystemProxy?: boolean;
+  /** The proxy's host name or address. Required unless `useSystemProxy`. */
+  host?: string;
+  /** The proxy's port. Required unless `useSystemProxy`. */
+  port?: number;
+  /** User name of the proxy's Basic authentication (HTTP) or of SOCKS5's user name and password. */
+  username?: string;
+  /** Password of `username`. Never logged. */
+  password?: string;
+  /** Default `HTTP`. */
+  type?: 'HTTP' | 'SOCKS5';
 }
 
 /** A resource's circuit breaker. */

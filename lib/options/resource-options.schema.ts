@@ -24,6 +24,11 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Validation rules of a resource's `http` option. */
 class ResourceHttpSchema {
   @IsOptional() @IsInt() @Min(1) @Max(10_000) maxConcurrentConnections?: number;
+  /** Checked against `timeout` by httpClientOptionProblems(). */
+  @IsOptional() @IsInt() @Min(1) @Max(600_000) connectTimeout?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(3_600_000) idleTimeout?: number;
+  @IsOptional() @IsBoolean() keepAlive?: boolean;
+  @IsOptional() @IsBoolean() useCompression?: boolean;
 }
 
 /** Validation rules of a resource's `circuitBreaker` option (when it is not `false`). */
@@ -55,6 +60,12 @@ abstract class ResourceCommonSchema {
   @ValidateNested()
   @Transform(({ value }) => nested(ResourceHttpSchema, value))
   http?: ResourceHttpSchema;
+  // Only its shape here: its members are checked by proxyOptionProblems(), which never quotes a password.
+  @IsOptional()
+  @IsObjectOption({
+    message: "must be an object such as { host: 'proxy.internal', port: 3128 } or { useSystemProxy: true }",
+  })
+  proxy?: object;
   @IsOptional()
   @ValidateIf((_object, value) => value !== false)
   @IsObjectOption({

@@ -26,6 +26,7 @@ import {
   resolveCacheOptions,
   storeProblems,
 } from './cache-options.schema';
+import { httpClientOptionProblems } from './http-client-options';
 import { PolicySchema } from './policy-options.schema';
 import {
   type ResolvedProtectedResource,
@@ -265,11 +266,13 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
       problems.push(...genericResourceProblems(resource, field));
       const urls = [resource.introspectionEndpoint, resource.authorizationServerUrl, resource.userInfoEndpoint];
       problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, urls));
+      problems.push(...httpClientOptionProblems(resource, field));
     } else if (resource.type === 'gravitee-am') {
       problems.push(
         ...schemaProblems(GraviteeAmResourceSchema, resource, field, "an option of a 'gravitee-am' resource"),
       );
       problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, [resource.serverURL]));
+      problems.push(...httpClientOptionProblems(resource, field));
     } else {
       problems.push({
         field: `${field}.type`,

@@ -1,11 +1,18 @@
 import { Logger } from '@nestjs/common';
 import { Axios, type AxiosError, type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { AuthorizationServerError, type AuthorizationServerErrorKey } from './authorization-server.error';
-import type { OAuth2ResourceCommonOptions, OAuth2ResourceTlsOptions } from '../interfaces/resource-options.interface';
+import type {
+  OAuth2ResourceCommonOptions,
+  OAuth2ResourceHttpOptions,
+  OAuth2ResourceProxyOptions,
+  OAuth2ResourceTlsOptions,
+} from '../interfaces/resource-options.interface';
+import { ConnectTimeoutError, ResourceAgents } from './http-agents';
 import type { OutgoingRequest } from './outgoing-request';
+import { resolveProxy } from './proxy-settings';
+import { ProxyTunnelError } from './proxy-tunnel';
 import {
   CircuitBreaker,
   type CircuitBreakerSettings,
@@ -26,18 +33,28 @@ export interface AuthorizationServerClientLimits {
   readonly maxConcurrentConnections?: number;
   /** The circuit breaker, or `false` for none. Default: 10 failures, 10 s. */
   readonly circuitBreaker?: CircuitBreakerSettings | false;
+  /** The resource's other `http` options (connect and idle timeouts, keep-alive, compression). */
+  readonly httpClient?: OAuth2ResourceHttpOptions;
+  /** The resource's `proxy` option. Default: no proxy, whatever the environment says. */
+  readonly proxy?: OAuth2ResourceProxyOptions;
 }
 
 /** Default most connections a resource keeps open to its authorization server at once. */
 export const DEFAULT_MAX_CONCURRENT_CONNECTIONS = 64;
+/** Default time a kept-alive connection may stay unused before it is closed, in milliseconds. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
-/** A resource's `http.maxConcurrentConnections` and `circuitBreaker` options, defaults applied. */
+/** A resource's `http`, `proxy` and `circuitBreaker` options, defaults applied. */
 export function resolveConnectionLimits(options: OAuth2ResourceCommonOptions): {
   maxConcurrentConnections: number;
   circuitBreaker: CircuitBreakerSettings | false;
+  httpClient?: OAuth2ResourceHttpOptions;
+  proxy?: OAuth2ResourceProxyOptions;
 } {
   const breaker = options.circuitBreaker;
   return {
+    ...(options.http !== undefined && { httpClient: options.http }),
+    ...(options.proxy !== undefined && { proxy: options.proxy }),
     maxConcurrentConnections: options.http?.maxConcurrentConnections ?? DEFAULT_MAX_CONCURRENT_CONNECTIONS,
     circuitBreaker:
       breaker === false
@@ -53,8 +70,9 @@ export function resolveConnectionLimits(options: OAuth2ResourceCommonOptions): {
  * The whole configuration of every request, every member axios reads set here. The client's axios
  * instance is built from it alone, not with `axios.create()`, which merges in `axios.defaults`:
  * headers, `baseURL`, `params`, `auth`, `proxy`, transforms or an adapter an application sets on the
- * global axios never reach an introspection request. `proxy` is left unset: axios then follows the
- * environment's `HTTP_PROXY` / `HTTPS_PROXY`, as before (issue 17).
+ * global axios never reach an introspection request. `proxy: false` keeps axios from following the
+ * environment's `HTTP_PROXY` / `HTTPS_PROXY` on its own: a proxy is the resource's agents' business,
+ * and only when its `proxy` option asks for one.
  */
 const REQUEST_DEFAULTS: AxiosRequestConfig = Object.freeze({
   adapter: 'http',
@@ -69,6 +87,7 @@ const REQUEST_DEFAULTS: AxiosRequestConfig = Object.freeze({
   responseType: 'text',
   responseEncoding: 'utf8',
   decompress: true,
+  proxy: false,
   maxRedirects: 0,
   maxBodyLength: -1,
   withCredentials: false,
@@ -160,8 +179,8 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
  */
 export class AuthorizationServerClient {
   private readonly logger = new Logger('OAuth2Resource');
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly agents: ResourceAgents;
+  private readonly useCompression: boolean;
   /**
    * An axios instance of this client's own, not axios's process-wide default, and built without its
    * defaults: interceptors an application adds to `axios` never see the token or the client
@@ -178,8 +197,18 @@ export class AuthorizationServerClient {
     // A burst of cold tokens waits for a connection rather than opening one each: the server sees at
     // most this many at once. The wait counts in each request's timeout (see attempt()).
     const maxSockets = limits.maxConcurrentConnections ?? DEFAULT_MAX_CONCURRENT_CONNECTIONS;
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
-    this.httpsAgent = new https.Agent({ ...httpsAgentOptions(limits.tls), maxSockets });
+    const client = limits.httpClient ?? {};
+    this.agents = new ResourceAgents(
+      {
+        keepAlive: client.keepAlive ?? true,
+        idleTimeoutMs: client.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS,
+        connectTimeoutMs: Math.min(client.connectTimeout ?? limits.timeout, limits.timeout),
+        maxSockets,
+        tls: httpsAgentOptions(limits.tls),
+      },
+      resolveProxy(limits.proxy),
+    );
+    this.useCompression = client.useCompression ?? true;
     this.breaker =
       limits.circuitBreaker === false
         ? undefined
@@ -193,8 +222,12 @@ export class AuthorizationServerClient {
           );
   }
 
-  /** Warns about dangerous settings. Called once, when the application starts. */
+  /** Warns about dangerous settings, and says which proxy is used. Called once, when the application starts. */
   logStartupWarnings(): void {
+    for (const line of this.agents.describeProxies()) {
+      // Host and port only: never the credentials.
+      this.logger.log(`resource '${this.resourceName}' reaches ${line}`);
+    }
     if (this.limits.tls?.insecureSkipVerify === true) {
       // Said at start-up, where it is seen, and loudly: it turns token validation into a formality.
       this.logger.warn(
@@ -271,16 +304,20 @@ export class AuthorizationServerClient {
    * assigned, so the abort signal is the bound).
    */
   private attempt(request: OutgoingRequest, timeout: number): Promise<AxiosResponse<string>> {
+    const { httpAgent, httpsAgent } = this.agents.for(request.url);
     return this.http.request<string>({
       url: request.url,
       method: request.method,
-      headers: { ...request.headers },
+      // Without compression, say so (a server may compress unasked otherwise); with it, axios asks for
+      // gzip, deflate and br, and counts maxContentLength after decompression.
+      headers: this.useCompression ? { ...request.headers } : { ...request.headers, 'Accept-Encoding': 'identity' },
+      decompress: this.useCompression,
       data: request.body,
       timeout,
       signal: AbortSignal.timeout(timeout),
       maxContentLength: this.limits.maxResponseBytes,
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
+      httpAgent,
+      httpsAgent,
     });
   }
 
@@ -313,8 +350,7 @@ export class AuthorizationServerClient {
 
   /** Closes the kept-alive connections. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.agents.destroy();
   }
 
   /**
@@ -325,6 +361,14 @@ export class AuthorizationServerClient {
     const axiosError = error as Partial<AxiosError>;
     const code = typeof axiosError?.code === 'string' ? axiosError.code : undefined;
     const unavailable = (reason: string) => ({ reason, key: OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE as const });
+    const cause = axiosError?.cause;
+    if (cause instanceof ProxyTunnelError) {
+      // Our own message: the proxy's host and port and what it did, never its credentials.
+      return unavailable(`could not be reached: ${cause.message}`);
+    }
+    if (cause instanceof ConnectTimeoutError) {
+      return unavailable(`did not accept a connection within ${cause.milliseconds} ms`);
+    }
     if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {
       return unavailable(`did not answer within ${this.limits.timeout} ms`);
     }

@@ -3,6 +3,8 @@ import type { IntrospectionPayload } from '../interfaces/introspection.interface
 import type {
   GenericOAuth2ResourceOptions,
   OAuth2HttpMethod,
+  OAuth2ResourceHttpOptions,
+  OAuth2ResourceProxyOptions,
   OAuth2ResourceTlsOptions,
 } from '../interfaces/resource-options.interface';
 import { readActive } from './active-rule';
@@ -37,6 +39,8 @@ export interface GenericOAuth2ResourceSettings {
   readonly tls?: OAuth2ResourceTlsOptions;
   readonly maxConcurrentConnections: number;
   readonly circuitBreaker: CircuitBreakerSettings | false;
+  readonly httpClient?: OAuth2ResourceHttpOptions;
+  readonly proxy?: OAuth2ResourceProxyOptions;
 }
 
 /** Applies the defaults (RFC 7662's shape) to a generic resource's validated options. */

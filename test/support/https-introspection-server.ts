@@ -22,7 +22,11 @@ export class HttpsIntrospectionServer {
   failedHandshakes = 0;
   private server?: Server;
 
-  constructor(private readonly tls: ServerOptions) {}
+  constructor(
+    private readonly tls: ServerOptions,
+    /** How long the server keeps an idle connection; Node's client keeps none the server says it closes within 2 s. */
+    private readonly keepAliveTimeoutMs = 1000,
+  ) {}
 
   async start(): Promise<string> {
     const server = createServer(this.tls, (request, response) => {
@@ -45,7 +49,7 @@ export class HttpsIntrospectionServer {
         );
       });
     });
-    server.keepAliveTimeout = 1000;
+    server.keepAliveTimeout = this.keepAliveTimeoutMs;
     server.on('tlsClientError', () => {
       this.failedHandshakes += 1;
     });
