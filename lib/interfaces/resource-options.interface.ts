@@ -139,8 +139,20 @@ export interface GenericOAuth2ResourceOptions extends OAuth2ResourceCommonOption
   type: 'generic';
   /** Base URL the endpoints are resolved against, e.g. `https://as.example.com/realms/main`. */
   authorizationServerUrl?: string;
-  /** The introspection endpoint: a full URL, or a path under `authorizationServerUrl`. */
-  introspectionEndpoint: string;
+  /**
+   * The introspection endpoint: a full URL, or a path under `authorizationServerUrl`. Required unless
+   * `issuer` is set.
+   */
+  introspectionEndpoint?: string;
+  /**
+   * Instead of `introspectionEndpoint`: the authorization server's issuer identifier (RFC 8414). The
+   * introspection endpoint is read from its metadata (`/.well-known/oauth-authorization-server`, then
+   * OpenID discovery), whose `issuer` must be this value exactly. A server that cannot be reached at
+   * start-up does not stop the application: discovery is retried with backoff, and requests meanwhile
+   * get `OAUTH2_SERVER_UNAVAILABLE`. Without `useClientAuthorizationHeader`, the client authentication
+   * is chosen from the document's `introspection_endpoint_auth_methods_supported`.
+   */
+  issuer?: string;
   /** Default `POST`. */
   introspectionEndpointMethod?: OAuth2HttpMethod;
   /** The client this API authenticates as when it introspects. */

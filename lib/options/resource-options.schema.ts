@@ -79,7 +79,9 @@ abstract class ResourceCommonSchema {
 /** Validation rules of a `generic` resource. */
 export class GenericResourceSchema extends ResourceCommonSchema {
   @IsOptional() @IsHttpUrl() authorizationServerUrl?: string;
-  @IsRequired() @IsUrlOrPath() introspectionEndpoint!: string;
+  // Required unless `issuer` is set: checked by genericResourceProblems().
+  @IsOptional() @IsUrlOrPath() introspectionEndpoint?: string;
+  @IsOptional() @IsHttpUrl() issuer?: string;
   @IsOptional() @IsIn(HTTP_METHODS) introspectionEndpointMethod?: string;
   @IsOptional() @IsString() clientId?: string;
   @IsOptional() @IsString() clientSecret?: string;

@@ -264,7 +264,12 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
     } else if (resource.type === 'generic') {
       problems.push(...schemaProblems(GenericResourceSchema, resource, field, "an option of a 'generic' resource"));
       problems.push(...genericResourceProblems(resource, field));
-      const urls = [resource.introspectionEndpoint, resource.authorizationServerUrl, resource.userInfoEndpoint];
+      const urls = [
+        resource.introspectionEndpoint,
+        resource.issuer,
+        resource.authorizationServerUrl,
+        resource.userInfoEndpoint,
+      ];
       problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, urls));
       problems.push(...httpClientOptionProblems(resource, field));
     } else if (resource.type === 'gravitee-am') {
@@ -287,6 +292,7 @@ function validateResources(raw: unknown, problems: OptionProblem[]): OAuth2Resou
 function genericResourceProblems(resource: Record<string, unknown>, field: string): OptionProblem[] {
   const problems: OptionProblem[] = [];
   const isPath = (value: unknown) => typeof value === 'string' && value.startsWith('/');
+  problems.push(...endpointOrIssuerProblems(resource, field));
   for (const endpoint of ['introspectionEndpoint', 'userInfoEndpoint']) {
     if (isPath(resource[endpoint]) && resource.authorizationServerUrl === undefined) {
       problems.push({
@@ -336,6 +342,38 @@ function genericResourceProblems(resource: Record<string, unknown>, field: strin
     problems.push({ field: `${field}.clientId`, problem: 'is required when clientSecret is set.' });
   }
   return problems;
+}
+
+/** A generic resource names its introspection endpoint, or the issuer to discover it from: one of the two. */
+function endpointOrIssuerProblems(resource: Record<string, unknown>, field: string): OptionProblem[] {
+  const { introspectionEndpoint, issuer } = resource;
+  if (introspectionEndpoint === undefined && issuer === undefined) {
+    return [
+      {
+        field: `${field}.introspectionEndpoint`,
+        problem:
+          "is required: give the introspection endpoint's URL, or the authorization server's issuer (issuer: 'https://as.example.com') to discover it.",
+      },
+    ];
+  }
+  if (introspectionEndpoint !== undefined && issuer !== undefined) {
+    return [
+      {
+        field: `${field}.issuer`,
+        problem: 'is set beside introspectionEndpoint: give one of them (issuer discovers the endpoint).',
+      },
+    ];
+  }
+  if (typeof issuer === 'string' && (issuer.includes('?') || issuer.includes('#'))) {
+    return [
+      {
+        field: `${field}.issuer`,
+        problem:
+          'must have no query or fragment (RFC 8414 §2): give the issuer identifier exactly as the server states it.',
+      },
+    ];
+  }
+  return [];
 }
 
 function validateCaches(raw: unknown, problems: OptionProblem[]): ResolvedOAuth2CacheResourceOptions[] {

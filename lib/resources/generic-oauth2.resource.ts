@@ -52,7 +52,8 @@ export function genericResourceSettings(options: GenericOAuth2ResourceOptions): 
   const byForm = options.tokenIsSuppliedByFormUrlEncoded ?? (method === 'POST' && !byQuery && !byHeader);
   return {
     name: options.name,
-    introspectionUrl: resolveEndpoint(options.authorizationServerUrl, options.introspectionEndpoint),
+    // A resource with `issuer` has none until discovery (see IssuerDiscoveredResource).
+    introspectionUrl: resolveEndpoint(options.authorizationServerUrl, options.introspectionEndpoint ?? ''),
     introspectionEndpointMethod: method,
     clientId: options.clientId,
     clientSecret: options.clientSecret,

@@ -4,6 +4,7 @@ import type { OAuth2ResourceOptions } from '../interfaces/resource-options.inter
 import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
 import { GenericOAuth2Resource, genericResourceSettings } from './generic-oauth2.resource';
 import { GraviteeAmResource } from './gravitee-am.resource';
+import { IssuerDiscoveredResource } from './issuer-discovered.resource';
 import { OAuth2Resource } from './oauth2-resource';
 
 /**
@@ -47,11 +48,20 @@ export class OAuth2ResourceRegistry implements OnModuleInit, OnApplicationShutdo
     return [...this.resources.keys()];
   }
 
-  /** Logs the resources' start-up warnings, once the application's logger is in place. */
-  onModuleInit(): void {
+  /**
+   * Logs the resources' start-up warnings, once the application's logger is in place, and makes one
+   * discovery attempt per resource configured with `issuer` (a failed one is retried in the
+   * background: the application starts all the same).
+   */
+  async onModuleInit(): Promise<void> {
     for (const resource of this.resources.values()) {
       resource.logStartupWarnings();
     }
+    await Promise.all(
+      [...this.resources.values()]
+        .filter((resource) => resource instanceof IssuerDiscoveredResource)
+        .map((resource) => resource.discover()),
+    );
   }
 
   /** Closes the kept-alive connections when the application shuts down. */
@@ -65,7 +75,9 @@ export class OAuth2ResourceRegistry implements OnModuleInit, OnApplicationShutdo
 function createResource(options: OAuth2ResourceOptions): OAuth2Resource {
   switch (options.type) {
     case 'generic':
-      return new GenericOAuth2Resource(genericResourceSettings(options));
+      return options.issuer === undefined
+        ? new GenericOAuth2Resource(genericResourceSettings(options))
+        : new IssuerDiscoveredResource({ ...options, issuer: options.issuer });
     case 'gravitee-am':
       return new GraviteeAmResource(options);
   }
