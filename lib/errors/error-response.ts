@@ -4,6 +4,7 @@ import type { OAuth2ResponseTemplate, OAuth2ResponseTemplates } from '../interfa
 import { DEFAULT_RETRY_AFTER_SECONDS, errorProfileEntry } from './error-profiles';
 import { type OAuth2ErrorKey } from './oauth2-error-key.enum';
 import type { OAuth2Exception } from './oauth2.exception';
+import { fillPlaceholders } from './template-placeholders';
 
 /** A rejection as it goes on the wire. */
 export interface OAuth2ErrorResponse {
@@ -68,6 +69,8 @@ export function renderErrorResponse(
   exception: OAuth2Exception,
   accept: string | undefined,
   settings: ErrorRenderingSettings,
+  /** What a template's `{{requestId}}` says; empty when the request has no id. */
+  context: { readonly requestId?: string } = {},
 ): OAuth2ErrorResponse {
   const profile = settings.errorProfile ?? 'documented';
   const entry = errorProfileEntry(profile, exception.key, exception.details.invalidRequest);
@@ -97,8 +100,19 @@ export function renderErrorResponse(
     templateHeaders['Content-Type'] = contentTypeOf(template.body, mediaType);
   }
   const status = template.status ?? defaults.status;
-  // The default body states its status: keep it in step with a template that changes only the status.
-  return { status, headers: templateHeaders, body: template.body ?? bodyWithStatus(defaults.body, status) };
+  if (template.body === undefined) {
+    // The default body states its status: keep it in step with a template that changes only the status.
+    return { status, headers: templateHeaders, body: bodyWithStatus(defaults.body, status) };
+  }
+  const values = {
+    key: exception.key,
+    status: String(status),
+    message: (exception.getResponse() as { message?: string }).message ?? '',
+    requestId: context.requestId ?? '',
+    requiredScopes: (exception.details.requiredScopes ?? []).join(' '),
+  };
+  const contentType = Object.entries(templateHeaders).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+  return { status, headers: templateHeaders, body: fillPlaceholders(template.body, values, contentType) };
 }
 
 /** The default JSON body, `statusCode` and `error` in step with the status actually sent. */

@@ -5,6 +5,7 @@ import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
 import { transportRejection } from '../transports/transport-rejection';
 import { transportPackages } from '../transports/transport-packages';
 import { renderErrorResponse } from './error-response';
+import { requestIdOf } from './template-placeholders';
 import { OAuth2Exception } from './oauth2.exception';
 
 /**
@@ -56,7 +57,9 @@ export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Exception> {
     const http = host.switchToHttp();
     const request = http.getRequest<{ headers: Record<string, string | string[] | undefined> }>();
     const accept = request.headers.accept;
-    const rendered = renderErrorResponse(exception, Array.isArray(accept) ? accept.join(',') : accept, this.options);
+    const rendered = renderErrorResponse(exception, Array.isArray(accept) ? accept.join(',') : accept, this.options, {
+      requestId: requestIdOf(request),
+    });
     const adapter = this.adapterHost.httpAdapter;
     const response: unknown = http.getResponse();
     let hasContentType = false;

@@ -7,7 +7,10 @@ export interface OAuth2ResponseTemplate {
   /** Headers to set; they replace the default `WWW-Authenticate` when they name it. */
   headers?: Record<string, string>;
   /**
-   * The body: a string is sent as is, an object as JSON. Default: the key's JSON body. With an object, a
+   * The body: a string is sent as is, an object as JSON. It may use the placeholders `{{key}}`,
+   * `{{status}}`, `{{message}}`, `{{requestId}}` and `{{requiredScopes}}` (in an object, inside string
+   * values), escaped for the body's `Content-Type`; any other `{{name}}` stops the start.
+   * Default: the key's JSON body. With an object, a
    * `Content-Type` in `headers` must be `application/json` or a `+json` type, or the application does not start.
    */
   body?: string | Record<string, unknown>;
