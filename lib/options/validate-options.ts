@@ -4,6 +4,7 @@ import { isJsonObject } from '../common/is-json-object';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_REALM } from '../oauth2.constants';
 import { DEFAULT_RETRY_AFTER_SECONDS, ERROR_PROFILES } from '../errors/error-profiles';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
+import { TEMPLATE_PLACEHOLDERS, unknownPlaceholders } from '../errors/template-placeholders';
 import { OAUTH2_ERROR_KEYS, type OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type {
   OAuth2CacheResourceOptions,
@@ -484,6 +485,12 @@ function singleTemplateProblems(template: unknown, field: string, mediaType: str
   }
   if (body !== undefined && typeof body !== 'string' && !isJsonObject(body)) {
     problems.push({ field: `${field}.body`, problem: 'must be a string, or an object to send as JSON.' });
+  }
+  for (const unknown of unknownPlaceholders(body, `${field}.body`)) {
+    problems.push({
+      field: unknown.field,
+      problem: `uses {{${unknown.name}}}, which is not a placeholder: use ${TEMPLATE_PLACEHOLDERS.map((name) => `{{${name}}}`).join(', ')}, or write the braces otherwise.`,
+    });
   }
   const contentTypeHeader = isJsonObject(headers) ? headerEntry(headers, 'content-type') : undefined;
   const contentType = contentTypeHeader?.[1];
