@@ -12,6 +12,9 @@
  *   requested ones that the provider's `scopes` list holds (and the client's `scope` allows). Such a
  *   token is opaque (a random string, looked up in the provider's store), so only introspection can
  *   tell whether it is active.
+ * - Resource indicators (RFC 8707): a `client_credentials` request with `resource=<URL>` of a server on this
+ *   machine (`127.0.0.1` or `localhost`, such as the demo's MCP endpoint) gets an opaque token whose `aud`
+ *   is that URL, which introspection reports, so a resource server can refuse tokens issued for another.
  * - Two clients: one that obtains tokens, and one that introspects (the API), whose secret holds
  *   `:`, `%`, `+` and a space, characters that HTTP Basic client authentication must form-encode
  *   (RFC 6749 §2.3.1).
@@ -36,6 +39,16 @@ export const INTROSPECTION_CLIENT = Object.freeze({
   clientId: 'orders-api',
   clientSecret: 's3cr:et%+ x',
 });
+
+/** Whether a resource indicator names a server on this machine: the only ones the demo issues tokens for. */
+function isLocalResource(resourceIndicator) {
+  try {
+    const { protocol, hostname, hash } = new URL(resourceIndicator);
+    return (protocol === 'http:' || protocol === 'https:') && ['127.0.0.1', 'localhost'].includes(hostname) && !hash;
+  } catch {
+    return false;
+  }
+}
 
 /** The scopes the provider knows, besides `openid`. */
 export const SCOPES = Object.freeze(['orders:read', 'orders:write']);
@@ -141,6 +154,7 @@ async function importProvider() {
  */
 export async function startOidcProvider({ port: requestedPort = 0 } = {}) {
   const Provider = await importProvider();
+  const { errors } = await import('oidc-provider');
 
   // The issuer must be known before the provider is built: listen first, then attach the handler.
   let handler = (_request, response) => {
@@ -198,6 +212,15 @@ export async function startOidcProvider({ port: requestedPort = 0 } = {}) {
         // A client revokes its own tokens; the resource server may revoke any.
         allowedPolicy: async (_ctx, client, token) =>
           token.clientId === client.clientId || client.clientId === INTROSPECTION_CLIENT.clientId,
+      },
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+          if (!isLocalResource(resourceIndicator)) {
+            throw new errors.InvalidTarget();
+          }
+          return { scope: SCOPES.join(' '), audience: resourceIndicator, accessTokenFormat: 'opaque' };
+        },
       },
     },
     ttl: { ClientCredentials: 600 },
