@@ -61,9 +61,9 @@ describe('the demo (npm start)', () => {
   });
 
   it('prints commands that, pasted in order, answer as their comments say', async () => {
-    const lines = output.split('\n').filter((line) => /^\s+(READ_TOKEN=|WRITE_TOKEN=|curl )/.test(line));
+    const lines = output.split('\n').filter((line) => /^\s+(READ_TOKEN=|WRITE_TOKEN=|OTHER_TOKEN=|curl )/.test(line));
     const curls = lines.filter((line) => line.trim().startsWith('curl'));
-    expect(curls).toHaveLength(7);
+    expect(curls).toHaveLength(11);
     const expected = curls.map((line) => Number(/#\s*(\d{3})/.exec(line)?.[1]));
     // One shell, as a user pasting: the token variables carry over; print each status on its own line.
     const script = lines
@@ -75,7 +75,8 @@ describe('the demo (npm start)', () => {
       .join('\n');
     const { stdout } = await run('bash', ['-c', `set -e\n${script}`], { timeout: 30_000 });
     expect(stdout.trim().split('\n').map(Number)).toEqual(expected);
-    expect(expected).toEqual([200, 200, 200, 201, 403, 401, 401]);
+    // The orders API, a token for another resource (RFC 8707), then the MCP endpoint: metadata, challenge, tools.
+    expect(expected).toEqual([200, 200, 200, 201, 403, 401, 401, 401, 200, 401, 200]);
   });
 
   it('stops cleanly on Ctrl-C', async () => {
