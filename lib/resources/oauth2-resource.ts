@@ -124,5 +124,7 @@ const MAX_PAYLOAD_DEPTH = 32;
 const STATUS_HINTS: Readonly<Record<number, string>> = {
   401: ": the resource's client credentials were refused",
   403: ": the resource's client may not introspect",
+  // Only a forward proxy answers 407 (an http:// server reached through the resource's proxy option).
+  407: ': its proxy refused our credentials: check proxy.username and proxy.password',
   429: ': too many requests',
 };

@@ -200,6 +200,22 @@ describe.each(ADAPTERS)('proxy to the authorization server on %s', (adapter) => 
     expect(plain.requests).toHaveLength(0);
   });
 
+  it('logs what the proxy did, naming the resource and the proxy, never the credentials', async () => {
+    await call('https-wrong');
+    await call('http-wrong');
+    const where = `127.0.0.1:${guarded.port}`;
+    expect(logger.lines).toContainEqual(
+      expect.stringContaining(
+        `authorization server of resource 'https-wrong' could not be reached: proxy ${where} refused our credentials (407): check proxy.username and proxy.password`,
+      ),
+    );
+    expect(logger.lines).toContainEqual(
+      expect.stringContaining(
+        "authorization server of resource 'http-wrong' answered HTTP 407: its proxy refused our credentials",
+      ),
+    );
+  });
+
   it.each(['https-down', 'http-down'])(
     '%s: a proxy that is down is OAUTH2_SERVER_UNAVAILABLE at once',
     async (resource) => {
