@@ -72,8 +72,11 @@ const template: fc.Arbitrary<Template> = fc.record(
         ...(extra !== undefined && { 'X-Extra': extra }),
       })),
     body: fc.oneof(
-      fc.string({ unit: 'grapheme', maxLength: 40 }),
-      fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+      // Without `{{`: placeholders ({{key}}, ...) are another property's subject, and unknown ones stop the start.
+      fc.string({ unit: 'grapheme', maxLength: 40 }).map((text) => text.replaceAll('{{', '{ {')),
+      fc
+        .dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
+        .map((body) => JSON.parse(JSON.stringify(body).replaceAll('{{', '{ {')) as Record<string, unknown>),
     ),
   },
   { requiredKeys: [] },
