@@ -43,6 +43,7 @@ const NEST11_PACKAGES = [
   'platform-socket.io',
   'platform-ws',
   'microservices',
+  'terminus',
 ];
 /**
  * And these, which the Nest 11 packages above load from compat/nest11 as their peers: a test that
