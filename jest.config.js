@@ -43,6 +43,7 @@ const NEST11_PACKAGES = [
   'platform-socket.io',
   'platform-ws',
   'microservices',
+  'swagger',
   'terminus',
 ];
 /**
