@@ -1,56 +1,62 @@
 import { type INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { OAuth2TestingServer } from '../../lib/testing';
 import { AppModule } from '../../sample/app.module';
 import { ADAPTERS, startApp } from '../support/http-adapters';
-import { ScriptedIntrospectionServer } from '../support/introspection-server';
 
 describe.each(ADAPTERS)('the sample orders API on %s', (adapter) => {
-  const server = new ScriptedIntrospectionServer();
+  let as: OAuth2TestingServer;
   let app: INestApplication;
   const saved = { ...process.env };
 
   beforeAll(async () => {
-    const url = await server.start();
-    process.env.OAUTH2_INTROSPECTION_URL = `${url}/introspect`;
+    // The sample reads its configuration from the environment, so the test points it at the server there.
+    as = await OAuth2TestingServer.start({ clientId: 'orders-api', clientSecret: 'orders-secret' });
+    process.env.OAUTH2_INTROSPECTION_URL = as.introspectionEndpoint;
     process.env.OAUTH2_CLIENT_ID = 'orders-api';
     process.env.OAUTH2_CLIENT_SECRET = 'orders-secret';
     app = await startApp(adapter, { imports: [AppModule] });
   });
   afterAll(async () => {
     await app.close();
-    await server.stop();
+    await as.close();
     process.env = saved;
   });
-  beforeEach(() => server.reset());
 
   it('serves /health without a token', async () => {
+    const before = as.introspectionCount;
     await request(app.getHttpServer()).get('/health').expect(200, { status: 'ok' });
-    expect(server.requests).toHaveLength(0);
+    expect(as.introspectionCount).toBe(before);
   });
 
   it('lists orders for a reader, refuses to create them, and caches the introspection', async () => {
-    server.tokens.set('reader', { active: true, client_id: 'shop', sub: 'ann', scope: 'orders:read' });
+    const reader = as.issueToken({ clientId: 'shop', sub: 'ann', scope: 'orders:read' });
+    const before = as.introspectionCount;
     const http = request(app.getHttpServer());
-    await http.get('/orders').set('Authorization', 'Bearer reader').expect(200);
-    const refused = await http.post('/orders').set('Authorization', 'Bearer reader').send({ item: 'tea' });
+    await http.get('/orders').set('Authorization', `Bearer ${reader}`).expect(200);
+    const refused = await http.post('/orders').set('Authorization', `Bearer ${reader}`).send({ item: 'tea' });
     expect(refused.status).toBe(403);
     expect(refused.body.key).toBe('OAUTH2_INSUFFICIENT_SCOPE');
-    expect(server.requestsTo('/introspect')).toHaveLength(1);
-    const { authorization } = server.requests[0].headers;
-    expect(Buffer.from(String(authorization).replace('Basic ', ''), 'base64').toString()).toBe(
-      'orders-api:orders-secret',
-    );
+    expect(as.introspections.slice(before)).toEqual([
+      {
+        clientAuthentication: 'basic',
+        clientId: 'orders-api',
+        status: 200,
+        active: true,
+        tokenTypeHint: 'access_token',
+      },
+    ]);
   });
 
   it('lets a writer create an order and echoes the caller on /me', async () => {
-    server.tokens.set('writer', { active: true, client_id: 'shop', sub: 'bob', scope: 'orders:read orders:write' });
+    const writer = as.issueToken({ clientId: 'shop', sub: 'bob', scope: 'orders:read orders:write' });
     const http = request(app.getHttpServer());
-    const created = await http.post('/orders').set('Authorization', 'Bearer writer').send({ item: 'tea' });
+    const created = await http.post('/orders').set('Authorization', `Bearer ${writer}`).send({ item: 'tea' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ item: 'tea', placedBy: 'shop' });
     await http
       .get('/me')
-      .set('Authorization', 'Bearer writer')
+      .set('Authorization', `Bearer ${writer}`)
       .expect(200, { clientId: 'shop', user: 'bob', scopes: ['orders:read', 'orders:write'] });
   });
 
