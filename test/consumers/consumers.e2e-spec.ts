@@ -163,7 +163,13 @@ afterAll(async () => {
 
 it('packs dist/ and package.json, and no sources, tests or node_modules', () => {
   expect(tarballFiles).toEqual(
-    expect.arrayContaining(['package/package.json', 'package/dist/index.js', 'package/dist/index.d.ts']),
+    expect.arrayContaining([
+      'package/package.json',
+      'package/dist/index.js',
+      'package/dist/index.d.ts',
+      'package/dist/testing/index.js',
+      'package/dist/testing/index.d.ts',
+    ]),
   );
   const unwanted = tarballFiles.filter(
     (file) =>
@@ -223,6 +229,7 @@ describe.each(CASES.map((one) => [label(one), one] as const))('%s', (_label, one
     expect(outcome.announced).toEqual({
       url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       node: expect.stringMatching(new RegExp(`^v${one.node}\\.`)),
+      testing: 'function',
       format: one.app.type === 'module' ? 'esm' : 'cjs',
       sameModule: true,
     });

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { OAuth2Guard, OAuth2Module, RequiredScopes } from 'nestjs-oauth2-policy';
+import { OAuth2TestingServer } from 'nestjs-oauth2-policy/testing';
 
 @Controller('orders')
 @UseGuards(OAuth2Guard)
@@ -36,7 +37,8 @@ class AppModule {}
 
 /**
  * Starts the application on 127.0.0.1 (a port the system picks), on the platform HTTP_ADAPTER names, and prints one
- * JSON line: its URL, the Node.js version, and `facts`. It then runs until it is killed.
+ * JSON line: its URL, the Node.js version, whether the ./testing subpath loaded, and `facts`. It then runs until it is
+ * killed.
  */
 export async function start(facts: Record<string, unknown>): Promise<void> {
   const adapter = environment('HTTP_ADAPTER');
@@ -47,7 +49,9 @@ export async function start(facts: Record<string, unknown>): Promise<void> {
     logger: ['error', 'warn'],
   });
   await app.listen(0, '127.0.0.1');
-  console.log(JSON.stringify({ url: await app.getUrl(), node: process.version, ...facts }));
+  // The ./testing subpath resolves, for the compiler and at run time, in every module setting.
+  const testing = typeof OAuth2TestingServer.start;
+  console.log(JSON.stringify({ url: await app.getUrl(), node: process.version, testing, ...facts }));
 }
 
 function environment(name: string): string {
