@@ -10,16 +10,24 @@ export type OpenApiConfig = Omit<OpenAPIObject, 'paths'>;
 
 /*
  * @nestjs/swagger's metadata keys (its exported DECORATORS.API_SECURITY and .API_RESPONSE), written
- * out so that this file loads nothing from the optional package; lib/openapi/openapi.e2e tests
- * check them against both majors. Nest's HTTP_CODE_METADATA likewise.
+ * out so that this file loads nothing from the optional package; test/openapi/openapi.e2e-spec.ts
+ * checks them on both majors. Nest's HTTP_CODE_METADATA likewise.
  */
 const SWAGGER_API_SECURITY = 'swagger/apiSecurity';
 const SWAGGER_API_RESPONSE = 'swagger/apiResponse';
 const NEST_HTTP_CODE_METADATA = '__httpCode__';
 const NEST_METHOD_METADATA = 'method';
 const NEST_REQUEST_METHOD_POST = 1;
-/** Marks a handler this module has documented, so that a second call adds nothing twice. */
-const DOCUMENTED_METADATA = 'oauth2:openapi-documented';
+/**
+ * A documented handler's own Swagger metadata, as it was before the first call: each call starts from
+ * it, so that a second call (another scheme name, say) replaces the first one's additions.
+ */
+const ORIGINAL_METADATA = 'oauth2:openapi-original';
+
+interface OriginalSwaggerMetadata {
+  readonly security?: unknown[];
+  readonly responses?: Record<string, unknown>;
+}
 
 /**
  * Documents the application's OAuth2 protection in its OpenAPI document: declares the security scheme
@@ -88,15 +96,12 @@ function documentRoute(
   errorSchemaName: string,
 ): void {
   const { handler } = route;
-  if (Reflect.getMetadata(DOCUMENTED_METADATA, handler) === true) {
-    return;
-  }
+  const original = originalMetadata(handler);
   const security: Array<Record<string, string[]>> = [{ [schemeName]: [...scopes] }];
   if (route.optional) {
     security.push({});
   }
-  const existingSecurity = (Reflect.getMetadata(SWAGGER_API_SECURITY, handler) as unknown[] | undefined) ?? [];
-  Reflect.defineMetadata(SWAGGER_API_SECURITY, [...existingSecurity, ...security], handler);
+  Reflect.defineMetadata(SWAGGER_API_SECURITY, [...(original.security ?? []), ...security], handler);
 
   const schema: SchemaObject = { $ref: `#/components/schemas/${errorSchemaName}` } as SchemaObject;
   const errors: Record<string, { description: string; schema: SchemaObject }> = {
@@ -105,11 +110,22 @@ function documentRoute(
   if (route.scopes.length > 0) {
     errors[403] = { description: `The token lacks a required scope (${route.scopes.join(', ')}).`, schema };
   }
-  const existing = Reflect.getMetadata(SWAGGER_API_RESPONSE, handler) as Record<string, unknown> | undefined;
   // Swagger adds the route's own success answer only to a handler without response metadata of its own.
-  const responses = existing ?? { [successStatus(handler)]: { description: '' } };
+  const responses = original.responses ?? { [successStatus(handler)]: { description: '' } };
   Reflect.defineMetadata(SWAGGER_API_RESPONSE, { ...errors, ...responses }, handler);
-  Reflect.defineMetadata(DOCUMENTED_METADATA, true, handler);
+}
+
+function originalMetadata(handler: object): OriginalSwaggerMetadata {
+  const saved = Reflect.getMetadata(ORIGINAL_METADATA, handler) as OriginalSwaggerMetadata | undefined;
+  if (saved) {
+    return saved;
+  }
+  const original: OriginalSwaggerMetadata = {
+    security: Reflect.getMetadata(SWAGGER_API_SECURITY, handler) as unknown[] | undefined,
+    responses: Reflect.getMetadata(SWAGGER_API_RESPONSE, handler) as Record<string, unknown> | undefined,
+  };
+  Reflect.defineMetadata(ORIGINAL_METADATA, original, handler);
+  return original;
 }
 
 /** The status Swagger gives a handler without `@ApiResponse()`: its `@HttpCode()`, else 201 for POST, else 200. */

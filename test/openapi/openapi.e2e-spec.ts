@@ -162,9 +162,13 @@ describe.each(ADAPTERS)('applyOAuth2OpenApi on %s', (adapter) => {
       });
     });
 
-    it('adds nothing twice when called again', async () => {
+    it('adds nothing twice when called again, and a second call replaces the first', async () => {
       const again = await documentOf(app, { tokenUrl: TOKEN_URL });
       expect(again.paths['/orders']?.get?.security).toEqual([{ oauth2: ['orders:read'] }]);
+      const renamed = await documentOf(app, { tokenUrl: TOKEN_URL, schemeName: 'partner' });
+      expect(renamed.paths['/orders']?.get?.security).toEqual([{ partner: ['orders:read'] }]);
+      expect(renamed.paths['/orders/own-answers']?.get?.responses['401']).toMatchObject({ description: 'Our own 401' });
+      expect(Object.keys(renamed.components?.securitySchemes ?? {})).toEqual(['partner']);
     });
   });
 
