@@ -144,6 +144,14 @@ export class RedisTokenCacheStore implements TokenCacheStore {
     return this.entries().delete(key);
   }
 
+  /** Sends `PING` on the store's connection; rejects at once while disconnected (no offline queue). */
+  async ping(): Promise<void> {
+    if (!this.connection) {
+      throw new Error(`cache '${this.options.name}' is ${this.closed ? 'closed' : 'not prepared'}`);
+    }
+    await this.connection.client.ping();
+  }
+
   /** Drops the connection at once: pending cache writes are not worth delaying a shutdown for. */
   async close(): Promise<void> {
     this.closed = true;

@@ -37,6 +37,11 @@ export interface TokenCacheStore {
    * attempt fails (the store keeps trying in the background). Called once, when the application starts.
    */
   open?(): Promise<void>;
+  /**
+   * Checks the store's connection (a Redis `PING`), for health checks; rejects when it fails. Stores
+   * without a connection leave it out.
+   */
+  ping?(): Promise<void>;
   /** Releases the store's resources when the application shuts down. */
   close(): Promise<void>;
 }

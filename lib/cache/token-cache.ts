@@ -268,6 +268,27 @@ export class TokenCache {
     }
   }
 
+  /** Whether the store has a connection to check (see {@link ping}): a Redis store has. */
+  get pingable(): boolean {
+    return this.store.ping !== undefined;
+  }
+
+  /**
+   * Checks the store's connection (a Redis `PING`), bounded by the cache's timeout, for health
+   * checks; resolves at once for a store without a connection. Outside the outage log and the pause
+   * after a failure: a health check neither reports nor ends an outage.
+   *
+   * @throws the store's error, or a timeout error, when the check fails.
+   */
+  async ping(): Promise<void> {
+    if (this.closed) {
+      throw new Error(`cache '${this.name}' is closed`);
+    }
+    if (this.store.ping) {
+      await this.call(this.store.ping());
+    }
+  }
+
   /** Releases the store. Later calls are misses. */
   async close(): Promise<void> {
     if (this.closed) {

@@ -16,6 +16,7 @@ import { ProxyTunnelError } from './proxy-tunnel';
 import {
   CircuitBreaker,
   type CircuitBreakerSettings,
+  type CircuitState,
   type CircuitTicket,
   DEFAULT_CIRCUIT_BREAKER_COOL_DOWN_SECONDS,
   DEFAULT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
@@ -296,6 +297,28 @@ export class AuthorizationServerClient {
       body: typeof response.data === 'string' ? response.data : '',
       ...(retryAfter !== undefined && { retryAfterSeconds: retryAfter }),
     };
+  }
+
+  /** The state of the resource's circuit breaker, or `'none'` when it has none. */
+  get circuitState(): CircuitState | 'none' {
+    return this.breaker?.currentState ?? 'none';
+  }
+
+  /**
+   * Sends a health check's request, bounded by the resource's timeout, outside the circuit breaker
+   * (neither admitted by it nor counted in it, so that health checks can neither open nor close the
+   * circuit) and outside the outage log (a probe of a server that is down is not a second outage).
+   *
+   * @throws AuthorizationServerError when there is no answer in time, or no complete one.
+   */
+  async probe(request: OutgoingRequest): Promise<ServerAnswer> {
+    try {
+      const response = await this.attempt(request, this.limits.timeout);
+      return { status: response.status, body: typeof response.data === 'string' ? response.data : '' };
+    } catch (error) {
+      const { reason, key } = this.describeFailure(error);
+      throw new AuthorizationServerError(key, this.resourceName, reason);
+    }
   }
 
   /**

@@ -22,7 +22,8 @@ export interface CircuitTicket {
   readonly probe: boolean;
 }
 
-type CircuitState = 'closed' | 'open' | 'half-open';
+/** A circuit's state: `closed` sends requests, `open` fails them at once, `half-open` lets one probe through. */
+export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /**
  * Stops sending requests to an authorization server that keeps failing: after `failureThreshold`
@@ -68,6 +69,11 @@ export class CircuitBreaker {
       return { generation: this.generation, probe: true };
     }
     return { generation: this.generation, probe: false };
+  }
+
+  /** The circuit's state, for health checks; reading it changes nothing. */
+  get currentState(): CircuitState {
+    return this.state;
   }
 
   /** The server answered (with anything but a 5xx). */

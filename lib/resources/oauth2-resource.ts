@@ -1,9 +1,29 @@
+import { randomBytes } from 'node:crypto';
 import { freezeJson } from '../common/freeze-json';
 import { isJsonObject } from '../common/is-json-object';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { type AuthorizationServerClient } from './authorization-server.client';
+import { AuthorizationServerError } from './authorization-server.error';
+import type { CircuitState } from './circuit-breaker';
 import type { OutgoingRequest } from './outgoing-request';
+
+/**
+ * What a health check found of a resource's authorization server (see {@link OAuth2Resource.checkHealth}).
+ * Nothing in it is secret: no token, credential, URL or answer body.
+ */
+export interface OAuth2ResourceHealth {
+  /** Whether the server answered within the resource's timeout with a valid answer or a 4xx. */
+  readonly up: boolean;
+  /** Milliseconds from the request to the answer (or to the failure). */
+  readonly latencyMs: number;
+  /** The state of the resource's circuit breaker, `'none'` without one. */
+  readonly circuit: CircuitState | 'none';
+  /** The HTTP status of the answer, when there was one. */
+  readonly httpStatus?: number;
+  /** Why the server counts as down, in a few words. */
+  readonly reason?: string;
+}
 
 /**
  * An authorization server the guard introspects tokens at: one per entry of `resources`. Inject
@@ -56,6 +76,55 @@ export abstract class OAuth2Resource {
     const payload = this.parseAnswer(answer.status, answer.body, answer.retryAfterSeconds);
     this.client.success();
     return payload;
+  }
+
+  /**
+   * Checks that the authorization server answers within the resource's timeout, without spending a
+   * real token: it introspects a random one of its own, which no server knows. A well-formed RFC 7662
+   * answer (`active` false) or a 4xx counts as up (the server answers; a 401 or 403 would also mean
+   * the resource's client credentials are refused, hence `httpStatus`); no answer in time, a broken
+   * connection, a 5xx or a 200 that is not an introspection answer count as down.
+   *
+   * The check goes around the circuit breaker (it neither opens nor closes the circuit, and runs even
+   * while it is open, so that a readiness probe can see the server come back), around the outage log
+   * and around every cache.
+   */
+  async checkHealth(): Promise<OAuth2ResourceHealth> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const result = (up: boolean, extra: { httpStatus?: number; reason?: string }): OAuth2ResourceHealth => ({
+      up,
+      latencyMs: elapsed(),
+      circuit: this.client.circuitState,
+      ...extra,
+    });
+    let status: number;
+    let body: string;
+    try {
+      ({ status, body } = await this.client.probe(
+        this.buildIntrospectionRequest(`health-check.${randomBytes(24).toString('base64url')}`),
+      ));
+    } catch (error) {
+      return result(false, {
+        reason: error instanceof AuthorizationServerError ? error.reason : 'could not be reached',
+      });
+    }
+    if (status >= 500 || status < 200 || (status >= 300 && status < 400)) {
+      return result(false, { httpStatus: status, reason: `answered HTTP ${status}` });
+    }
+    if (status !== 200) {
+      return result(true, { httpStatus: status });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isJsonObject(parsed) || this.isActive(parsed as IntrospectionPayload) === undefined) {
+      return result(false, { httpStatus: status, reason: 'answered 200 without a valid introspection answer' });
+    }
+    return result(true, { httpStatus: status });
   }
 
   /** Warns about dangerous settings, such as `tls.insecureSkipVerify`. Called once, when the application starts. */
