@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { APP_GUARD, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { OAuth2ConfigurationError } from './errors/oauth2-configuration.error';
-import { OAuth2Guard } from './guards/oauth2.guard';
+import { hasOAuth2Guard, isHttpRoute, isOAuth2GuardGlobal } from './guards/guard-bindings';
 import type { OAuth2PolicyOptions } from './interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, SKIP_METADATA } from './oauth2.constants';
 import {
@@ -11,19 +11,6 @@ import {
 } from './options/validate-options';
 
 type ControllerClass = new (...args: never[]) => object;
-
-/*
- * Nest's own metadata keys, read from @nestjs/common/constants (GUARDS_METADATA, PATH_METADATA,
- * METHOD_METADATA). They are the same strings in Nest 11 and 12, but not exported from the package's
- * public entry in every major, and a deep import would break across majors: test/module/
- * uncovered-routes.e2e-spec.ts checks them on both majors, so that a rename fails a test.
- */
-/** Where `@UseGuards()` keeps a controller's or handler's guards. */
-const NEST_GUARDS_METADATA = '__guards__';
-/** Set on a handler by `@Get()`, `@Post()`, ... (and on a controller by `@Controller()`). */
-const NEST_PATH_METADATA = 'path';
-/** Set on a handler by `@Get()`, `@Post()`, ... only: what tells an HTTP route from a helper method. */
-const NEST_METHOD_METADATA = 'method';
 
 /**
  * Checks, when the application starts, that every `@OAuth2Policy()` names registered resources and
@@ -49,7 +36,7 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
     // Resolvers and gateways are providers: their @OAuth2Policy() names are checked too.
     const problems = [...controllers, ...this.providerClasses()].flatMap((target) => this.policyNameProblems(target));
     if (this.options.policy.oauthResource === undefined) {
-      const global = this.guardIsGlobal();
+      const global = isOAuth2GuardGlobal(this.discovery);
       problems.push(...controllers.flatMap((controller) => this.uncoveredRouteProblems(controller, global)));
     }
     if (problems.length > 0) {
@@ -94,10 +81,10 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
     if (this.isCovered(controller)) {
       return [];
     }
-    const controllerGuarded = global || this.hasOAuth2Guard(controller);
+    const controllerGuarded = global || hasOAuth2Guard(this.reflector, controller);
     return this.handlers(controller)
-      .filter(([, handler]) => this.isHttpRoute(handler))
-      .filter(([, handler]) => controllerGuarded || this.hasOAuth2Guard(handler))
+      .filter(([, handler]) => isHttpRoute(this.reflector, handler))
+      .filter(([, handler]) => controllerGuarded || hasOAuth2Guard(this.reflector, handler))
       .filter(([, handler]) => !this.isCovered(handler))
       .map(([method, handler]) => ({
         field: `${controller.name}.${method}`,
@@ -111,22 +98,9 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
     if (global) {
       return 'the global OAuth2Guard';
     }
-    return this.hasOAuth2Guard(handler)
+    return hasOAuth2Guard(this.reflector, handler)
       ? '@UseGuards(OAuth2Guard) on the handler'
       : '@UseGuards(OAuth2Guard) on its controller';
-  }
-
-  private isHttpRoute(handler: object): boolean {
-    return (
-      this.reflector.get<unknown>(NEST_PATH_METADATA, handler as never) !== undefined &&
-      this.reflector.get<unknown>(NEST_METHOD_METADATA, handler as never) !== undefined
-    );
-  }
-
-  /** Whether `@UseGuards()` on the target lists `OAuth2Guard`, a subclass, or an instance of either. */
-  private hasOAuth2Guard(target: object): boolean {
-    const guards = this.reflector.get<unknown[] | undefined>(NEST_GUARDS_METADATA, target as never) ?? [];
-    return guards.some((guard) => guard instanceof OAuth2Guard || isOAuth2GuardClass(guard));
   }
 
   private isCovered(target: object): boolean {
@@ -134,21 +108,6 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
       this.policyOf(target)?.oauthResource !== undefined ||
       this.reflector.get<boolean | undefined>(SKIP_METADATA, target as never) === true
     );
-  }
-
-  /**
-   * Whether an `OAuth2Guard` (or a subclass) is an `APP_GUARD` provider: `global: true`, or the
-   * application's own binding. Nest registers each `APP_GUARD` under a token that starts with `APP_GUARD`.
-   */
-  private guardIsGlobal(): boolean {
-    return this.discovery
-      .getProviders()
-      .some(
-        (wrapper) =>
-          typeof wrapper.token === 'string' &&
-          wrapper.token.startsWith(APP_GUARD) &&
-          (wrapper.instance instanceof OAuth2Guard || isOAuth2GuardClass(wrapper.metatype)),
-      );
   }
 
   private handlers(controller: ControllerClass): Array<[string, object]> {
@@ -162,8 +121,4 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
   private policyOf(target: object): OAuth2PolicyOptions | undefined {
     return this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target as never);
   }
-}
-
-function isOAuth2GuardClass(value: unknown): boolean {
-  return value === OAuth2Guard || (typeof value === 'function' && value.prototype instanceof OAuth2Guard);
 }

@@ -6,19 +6,9 @@ import { TokenCacheRegistry } from '../cache/token-cache.registry';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import type {
-  OAuth2PolicyOptions,
-  OAuth2ResourceSelector,
-  ResolvedOAuth2Policy,
-} from '../interfaces/policy-options.interface';
-import {
-  OAUTH2_RESOLVED_OPTIONS,
-  OPTIONAL_METADATA,
-  POLICY_METADATA,
-  REQUIRED_SCOPES_METADATA,
-  SKIP_METADATA,
-} from '../oauth2.constants';
-import { type ResolvedOAuth2ModuleOptions, resolvePolicy } from '../options/validate-options';
+import type { OAuth2ResourceSelector, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
+import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
+import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
 import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
 import {
@@ -34,6 +24,7 @@ import { transportRejection, removeTransportCredential } from '../transports/tra
 import { guardedCallOf, isHttpRequest } from '../transports/transport-request';
 import { isB64Token, trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
+import { routePolicy } from './route-policy';
 import { hasRequiredScopes } from './scopes';
 import { audienceMatches, issuerMatches } from './token-binding';
 import { TokenIntrospectionService } from './token-introspection.service';
@@ -250,20 +241,9 @@ export class OAuth2Guard implements CanActivate {
   protected resolvePolicy(context: ExecutionContext): ResolvedOAuth2Policy {
     const handler = context.getHandler();
     const controller = context.getClass();
-    return this.policies.get(handler, controller, () => {
-      let policy = this.options.policy;
-      for (const target of [controller, handler]) {
-        policy = resolvePolicy(
-          policy,
-          this.reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target) ?? {},
-        );
-        const scopes = this.reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target);
-        if (scopes) {
-          policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
-        }
-      }
-      return policy;
-    });
+    return this.policies.get(handler, controller, () =>
+      routePolicy(this.reflector, this.options.policy, controller, handler),
+    );
   }
 
   /** The authorization server of the request; `OAUTH2_MISSING_SERVER` when none can be chosen. */

@@ -4,6 +4,7 @@ import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import { type GuardedRoute, findGuardedRoutes } from './guarded-routes';
 import { OAUTH2_ERROR_SCHEMA } from './oauth2-error.schema';
 import type { OAuth2OpenApiOptions } from './oauth2-openapi.options';
+import { NEST_METHOD_METADATA } from '../guards/guard-bindings';
 
 /** What `SwaggerModule.createDocument()` takes: a `DocumentBuilder`'s `build()`. */
 export type OpenApiConfig = Omit<OpenAPIObject, 'paths'>;
@@ -16,7 +17,6 @@ export type OpenApiConfig = Omit<OpenAPIObject, 'paths'>;
 const SWAGGER_API_SECURITY = 'swagger/apiSecurity';
 const SWAGGER_API_RESPONSE = 'swagger/apiResponse';
 const NEST_HTTP_CODE_METADATA = '__httpCode__';
-const NEST_METHOD_METADATA = 'method';
 const NEST_REQUEST_METHOD_POST = 1;
 /**
  * A documented handler's own Swagger metadata, as it was before the first call: each call starts from

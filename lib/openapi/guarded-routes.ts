@@ -1,16 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { APP_GUARD, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
-import { OAuth2Guard } from '../guards/oauth2.guard';
-import type { OAuth2PolicyOptions } from '../interfaces/policy-options.interface';
-import {
-  OAUTH2_RESOLVED_OPTIONS,
-  OPTIONAL_METADATA,
-  POLICY_METADATA,
-  REQUIRED_SCOPES_METADATA,
-  SKIP_METADATA,
-} from '../oauth2.constants';
-import { DEFAULT_POLICY, type ResolvedOAuth2ModuleOptions, resolvePolicy } from '../options/validate-options';
+import { hasOAuth2Guard, isHttpRoute, isOAuth2GuardGlobal } from '../guards/guard-bindings';
+import { routePolicy } from '../guards/route-policy';
+import type { ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
+import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
+import { DEFAULT_POLICY, type ResolvedOAuth2ModuleOptions } from '../options/validate-options';
 
 /** An HTTP route that the guard checks, as the OpenAPI document shows it. */
 export interface GuardedRoute {
@@ -23,14 +18,6 @@ export interface GuardedRoute {
 }
 
 type ControllerClass = new (...args: never[]) => object;
-
-/*
- * Nest's own metadata keys, the same strings in Nest 11 and 12 (see oauth2-policy.explorer.ts, and
- * test/module/uncovered-routes.e2e-spec.ts which checks them on both majors).
- */
-const NEST_GUARDS_METADATA = '__guards__';
-const NEST_PATH_METADATA = 'path';
-const NEST_METHOD_METADATA = 'method';
 
 /**
  * The HTTP routes of the application that `OAuth2Guard` (or a subclass) checks: every route when the
@@ -50,14 +37,7 @@ export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] 
   }
   const modulePolicy =
     resolveOptional<ResolvedOAuth2ModuleOptions>(app, OAUTH2_RESOLVED_OPTIONS)?.policy ?? DEFAULT_POLICY;
-  const global = discovery
-    .getProviders()
-    .some(
-      (wrapper) =>
-        typeof wrapper.token === 'string' &&
-        wrapper.token.startsWith(APP_GUARD) &&
-        (wrapper.instance instanceof OAuth2Guard || isOAuth2GuardClass(wrapper.metatype)),
-    );
+  const global = isOAuth2GuardGlobal(discovery);
   const scanner = new MetadataScanner();
   const routes: GuardedRoute[] = [];
   for (const wrapper of discovery.getControllers()) {
@@ -78,33 +58,12 @@ export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] 
       }
       routes.push({
         handler,
-        scopes: routeScopes(reflector, modulePolicy, controller, handler),
+        scopes: routeScopes(routePolicy(reflector, modulePolicy, controller, handler)),
         optional: reflector.getAllAndOverride<boolean>(OPTIONAL_METADATA, [handler, controller]) === true,
       });
     }
   }
   return routes;
-}
-
-/** The guard's own merge (`OAuth2Guard.resolvePolicy`): the handler's scopes replace the controller's. */
-function routeScopes(
-  reflector: Reflector,
-  modulePolicy: ResolvedOAuth2ModuleOptions['policy'],
-  controller: ControllerClass,
-  handler: object,
-): readonly string[] {
-  let policy = modulePolicy;
-  for (const target of [controller, handler]) {
-    policy = resolvePolicy(
-      policy,
-      reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target as never) ?? {},
-    );
-    const scopes = reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target as never);
-    if (scopes) {
-      policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
-    }
-  }
-  return policy.checkRequiredScopes ? policy.requiredScopes : [];
 }
 
 function resolveOptional<T>(
@@ -118,18 +77,7 @@ function resolveOptional<T>(
   }
 }
 
-function isHttpRoute(reflector: Reflector, handler: object): boolean {
-  return (
-    reflector.get<unknown>(NEST_PATH_METADATA, handler as never) !== undefined &&
-    reflector.get<unknown>(NEST_METHOD_METADATA, handler as never) !== undefined
-  );
-}
-
-function hasOAuth2Guard(reflector: Reflector, target: object): boolean {
-  const guards = reflector.get<unknown[] | undefined>(NEST_GUARDS_METADATA, target as never) ?? [];
-  return guards.some((guard) => guard instanceof OAuth2Guard || isOAuth2GuardClass(guard));
-}
-
-function isOAuth2GuardClass(value: unknown): boolean {
-  return value === OAuth2Guard || (typeof value === 'function' && value.prototype instanceof OAuth2Guard);
+/** The scopes a route's policy has the guard check. */
+function routeScopes(policy: ResolvedOAuth2Policy): readonly string[] {
+  return policy.checkRequiredScopes ? policy.requiredScopes : [];
 }
