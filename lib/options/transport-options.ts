@@ -1,3 +1,4 @@
+import { isAsyncFunction } from '../common/is-async-function';
 import { isJsonObject } from '../common/is-json-object';
 import type { OAuth2TransportOptions, ResolvedOAuth2TransportOptions } from '../interfaces/transport-options.interface';
 import { OAUTH2_CONTEXT_TYPES, isOAuth2ContextType } from '../transports/context-type';
@@ -67,7 +68,7 @@ export function transportOptionProblems(raw: unknown): Problem[] {
             problem:
               "must be a function (context: ExecutionContext) => string | undefined, returning the call's Authorization value ('Bearer <token>').",
           });
-        } else if (typeof value === 'function' && value.constructor?.name === 'AsyncFunction') {
+        } else if (isAsyncFunction(value)) {
           problems.push({
             field: `transports.tokenExtractors.${name}`,
             problem: 'is an async function: an extractor must return the Authorization value synchronously.',

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { type ValidationError, getMetadataStorage, validateSync } from 'class-validator';
+import { isAsyncFunction } from '../common/is-async-function';
 import { isJsonObject } from '../common/is-json-object';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_REALM } from '../oauth2.constants';
 import { DEFAULT_RETRY_AFTER_SECONDS, ERROR_PROFILES } from '../errors/error-profiles';
@@ -202,10 +203,6 @@ export function policyProblems(raw: unknown, field: string): OptionProblem[] {
     });
   }
   return problems;
-}
-
-function isAsyncFunction(value: unknown): boolean {
-  return typeof value === 'function' && value.constructor?.name === 'AsyncFunction';
 }
 
 /** Problems with the plain-string resource and cache names of a policy. */

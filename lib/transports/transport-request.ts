@@ -1,4 +1,5 @@
 import type { ArgumentsHost, ExecutionContext } from '@nestjs/common';
+import { isBearerValue } from '../guards/bearer-token';
 import type { GuardedRequest } from '../request/http-request';
 
 /**
@@ -88,7 +89,7 @@ export function authorizationOfConnectionParams(params: Record<string, unknown> 
 
 /**
  * socket.io's handshake: the `Authorization` header, else `auth.token` (a bare token is given the
- * `Bearer` scheme; a value that has a scheme is taken as it is).
+ * `Bearer` scheme; a value that has it already is taken as it is).
  */
 export function authorizationOfSocketIoHandshake(client: unknown): string | undefined {
   const handshake = isObject(client) ? client.handshake : undefined;
@@ -103,7 +104,7 @@ export function authorizationOfSocketIoHandshake(client: unknown): string | unde
   if (typeof token !== 'string') {
     return undefined;
   }
-  return /^\s*bearer(\s|$)/i.test(token) ? token : `Bearer ${token}`;
+  return isBearerValue(token) ? token : `Bearer ${token}`;
 }
 
 /** The `Authorization` values recorded at the handshake of `ws` clients (the `ws` adapter keeps no request). */
