@@ -2,23 +2,48 @@
  * The application under load, in its own process: the same handler unguarded, behind a guard that
  * allows everything (Nest's own cost of a guard), and behind OAuth2Guard three ways. Environment: ADAPTER (express | fastify), AS_URL, REDIS_URL (optional). Prints `READY <port>`.
  * GET /__bench/heap → heap used after a full garbage collection (run with --expose-gc).
+ * POST /__bench/server-timing/start, /stop, and GET /__bench/server-timing: server time per labelled
+ * request (see server-timing.ts), for the interleaved pairs: GET /skipped (a route of the guarded
+ * controller that `@SkipOAuth2()` exempts) against GET /memory, and the `skippedOrder` query against
+ * `memoryOrder`.
  * POST /graphql: two queries answering the same object, `unguardedOrder` and `memoryOrder` (behind
  * OAuth2Guard with the memory cache, as GET /memory), code-first; Nest's Apollo driver on Express,
  * its Mercurius driver on Fastify.
  */
 import 'reflect-metadata';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { CanActivate, ConsoleLogger, Controller, Get, INestApplication, Module, UseGuards } from '@nestjs/common';
+import {
+  CanActivate,
+  ConsoleLogger,
+  Controller,
+  Get,
+  HttpCode,
+  INestApplication,
+  Module,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Field, GraphQLModule, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { OAuth2CacheResourceOptions, OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes } from '../lib';
+import type { Server } from 'node:http';
+import {
+  OAuth2CacheResourceOptions,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Policy,
+  RequiredScopes,
+  SkipOAuth2,
+} from '../lib';
+import { ServerTimingRecorder, type ServerTimings } from './server-timing';
 
 const fastify = process.env.ADAPTER === 'fastify';
 const asUrl = process.env.AS_URL ?? '';
 const redisUrl = process.env.REDIS_URL;
+/** Set once the application listens. */
+let recorder: ServerTimingRecorder | undefined;
 
 @Controller()
 class UnguardedController {
@@ -31,6 +56,23 @@ class UnguardedController {
   heap() {
     (globalThis as { gc?: () => void }).gc?.();
     return { heapUsed: process.memoryUsage().heapUsed };
+  }
+
+  @Post('__bench/server-timing/start')
+  @HttpCode(204)
+  startTiming(): void {
+    recorder!.start();
+  }
+
+  @Post('__bench/server-timing/stop')
+  @HttpCode(204)
+  stopTiming(): void {
+    recorder!.stop();
+  }
+
+  @Get('__bench/server-timing')
+  timings(): ServerTimings {
+    return recorder!.take();
   }
 }
 
@@ -54,6 +96,13 @@ class NoopGuardedController {
 @UseGuards(OAuth2Guard)
 @RequiredScopes('orders:read')
 class GuardedController {
+  /** The interleaved pair's reference: the same controller and handler, the guard called and skipping. */
+  @Get('skipped')
+  @SkipOAuth2()
+  skipped() {
+    return { ok: true };
+  }
+
   @Get('memory')
   @OAuth2Policy({ oauthCacheResource: 'memory' })
   memory() {
@@ -83,6 +132,14 @@ class BenchOrder {
 class BenchResolver {
   @Query(() => BenchOrder)
   unguardedOrder(): BenchOrder {
+    return { ok: true };
+  }
+
+  /** The interleaved pair's reference: behind OAuth2Guard, which skips it. */
+  @Query(() => BenchOrder)
+  @UseGuards(OAuth2Guard)
+  @SkipOAuth2()
+  skippedOrder(): BenchOrder {
     return { ok: true };
   }
 
@@ -145,6 +202,7 @@ async function main(): Promise<void> {
     logger: new BenchLogger({ logLevels: ['error', 'warn'] }),
   });
   await app.listen(0, '127.0.0.1');
+  recorder = new ServerTimingRecorder(app.getHttpServer() as Server);
   const port = new URL(await app.getUrl()).port;
   console.log(`READY ${port}`);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -18,6 +18,7 @@ import { createServer, connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureGuardHit } from './guard-micro';
+import { type InterleavedRun, type TimedRequest, measureInterleaved, medianRun } from './interleaved';
 
 const ROOT = join(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -26,6 +27,11 @@ const SECONDS = QUICK ? 1.5 : 4;
 const CONNECTIONS = 32;
 const BURST = 1000;
 const SPRAY = QUICK ? 5_000 : 20_000;
+/** The interleaved server-time runs per pair (their median is the figure), and the pairs per run. */
+const TIMING_RUNS = QUICK ? 1 : 3;
+const TIMING_PAIRS = QUICK ? 1_000 : 4_000;
+/** Issue 18's targets for the interleaved ratio (reference ÷ guarded server time), by adapter. */
+const SERVER_TIME_TARGETS = { express: 0.97, fastify: 0.9 } as const;
 /**
  * The tokens of the cache-hit scenarios: many, sent in turn, so that the 32 requests in flight carry
  * different tokens. With one token, concurrent requests would share one cache read (single-flight),
@@ -54,7 +60,19 @@ interface ScenarioFigures extends LoadFigures {
   baseline: 'unguarded' | 'graphql-unguarded';
   rounds: LoadFigures[];
 }
+/** The interleaved server-time ratio of one pair: every run, the median run and the range of the ratios. */
+interface ServerTimeFigures {
+  reference: string;
+  guarded: string;
+  ratio: number;
+  ratioRange: [number, number];
+  referenceMicros: number;
+  guardedMicros: number;
+  runs: InterleavedRun[];
+}
 interface AdapterFigures {
+  /** Server time inside the application, the guarded request against the skipped one, alternating. */
+  serverTime: { http: ServerTimeFigures; graphql: ServerTimeFigures };
   scenarios: Partial<Record<Scenario, ScenarioFigures>>;
   /** The GraphQL pair's verdict: `graphql-memory` against `graphql-unguarded`, paired per round. */
   graphql: {
@@ -345,6 +363,69 @@ async function spray(url: string, total: number, concurrency: number): Promise<v
   agent.destroy();
 }
 
+/** A GraphQL POST of `query` for the interleaved pairs, whose every answer must be `expectBody`. */
+function graphqlRequest(query: string, token: string, expectBody: string): TimedRequest {
+  return {
+    method: 'POST',
+    path: '/graphql',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+    expectBody,
+  };
+}
+
+/**
+ * The interleaved server-time ratio (bench/interleaved.ts), HTTP and GraphQL runs alternating: GET
+ * /skipped against GET /memory, and the `skippedOrder` query against `memoryOrder`. Both requests of a
+ * pair carry the same (cached) token, so that they differ only in what the guard does with it.
+ */
+async function measureServerTime(base: string, adapter: string): Promise<AdapterFigures['serverTime']> {
+  const token = HIT_TOKENS[0];
+  const get = (path: string): TimedRequest => ({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
+  const answer = async (query: string): Promise<string> => {
+    const { status, body } = await postGraphQL(`${base}/graphql`, query, token);
+    if (status !== 200 || !body.includes('"ok":true') || body.includes('"errors"')) {
+      throw new Error(`GraphQL warm-up on ${adapter}: ${query} answered ${status} ${body}`);
+    }
+    return body;
+  };
+  const skippedQuery = '{ skippedOrder { ok } }';
+  const memoryQuery = GRAPHQL_QUERIES['graphql-memory'];
+  const pairs = {
+    http: { reference: get('/skipped'), guarded: get('/memory') },
+    graphql: {
+      reference: graphqlRequest(skippedQuery, token, await answer(skippedQuery)),
+      guarded: graphqlRequest(memoryQuery, token, await answer(memoryQuery)),
+    },
+  };
+  const runs: Record<'http' | 'graphql', InterleavedRun[]> = { http: [], graphql: [] };
+  for (let round = 0; round < TIMING_RUNS; round++) {
+    for (const kind of ['http', 'graphql'] as const) {
+      const run = await measureInterleaved(base, pairs[kind].reference, pairs[kind].guarded, TIMING_PAIRS);
+      runs[kind].push(run);
+      console.log(
+        `  ${adapter} server time ${kind} run ${round + 1}: skipped ${run.referenceMicros.toFixed(1)} µs, guarded ${run.guardedMicros.toFixed(1)} µs, ratio ${run.ratio.toFixed(3)}`,
+      );
+    }
+  }
+  const summary = (kind: 'http' | 'graphql', reference: string, guarded: string): ServerTimeFigures => {
+    const { median: middle, range } = medianRun(runs[kind]);
+    return {
+      reference,
+      guarded,
+      ratio: middle.ratio,
+      ratioRange: range,
+      referenceMicros: middle.referenceMicros,
+      guardedMicros: middle.guardedMicros,
+      runs: runs[kind],
+    };
+  };
+  return {
+    http: summary('http', 'GET /skipped', 'GET /memory'),
+    graphql: summary('graphql', skippedQuery, memoryQuery),
+  };
+}
+
 async function measureAdapter(
   adapter: 'express' | 'fastify',
   asUrl: string,
@@ -374,6 +455,7 @@ async function measureAdapter(
   warmAgent.destroy();
   const graphqlUrl = `${base}/graphql`;
   const graphqlAnswers = await warmUpGraphQL(graphqlUrl, adapter);
+  const serverTime = await measureServerTime(base, adapter);
 
   // Each round brackets every scenario between two runs of the unguarded baseline (U A U B U C ...),
   // and a scenario's ratio is taken against the mean of the two runs on either side of it: the speed
@@ -468,6 +550,7 @@ async function measureAdapter(
   await stop(child);
   const graphqlMemory = figures['graphql-memory']!;
   return {
+    serverTime,
     scenarios: figures,
     graphql: {
       driver: adapter === 'fastify' ? 'mercurius' : 'apollo',
@@ -487,9 +570,23 @@ async function measureAdapter(
 
 function table(results: Record<string, AdapterFigures>): string {
   const lines = [
+    `| platform | server time, interleaved (median of ${TIMING_RUNS}) | skipped µs | guarded µs | ratio (range) |`,
+    '|---|---|---:|---:|---:|',
+  ];
+  for (const [adapter, figures] of Object.entries(results)) {
+    for (const kind of ['http', 'graphql'] as const) {
+      const run = figures.serverTime[kind];
+      const label = kind === 'http' ? 'HTTP GET' : `GraphQL (${figures.graphql.driver})`;
+      lines.push(
+        `| ${adapter} | ${label} | ${run.referenceMicros.toFixed(1)} | ${run.guardedMicros.toFixed(1)} | ${run.ratio.toFixed(3)} (${run.ratioRange[0].toFixed(3)}–${run.ratioRange[1].toFixed(3)}) |`,
+      );
+    }
+  }
+  lines.push(
+    '',
     '| platform | scenario | req/s | p50 ms | p99 ms | vs unguarded (range) | added p99 ms |',
     '|---|---|---:|---:|---:|---:|---:|',
-  ];
+  );
   for (const [adapter, figures] of Object.entries(results)) {
     const baseline = figures.scenarios.unguarded!;
     for (const [scenario, run] of Object.entries(figures.scenarios)) {
@@ -536,6 +633,12 @@ function targets(results: Record<string, AdapterFigures>): string[] {
     const memory = figures.scenarios.memory!;
     const redis = figures.scenarios.redis;
     const check = (ok: boolean, text: string) => verdicts.push(`${ok ? 'met   ' : 'MISSED'} ${adapter}: ${text}`);
+    const serverTime = figures.serverTime.http;
+    const target = SERVER_TIME_TARGETS[adapter as keyof typeof SERVER_TIME_TARGETS];
+    check(
+      serverTime.ratio >= target,
+      `interleaved server time, skipped ÷ guarded ≥ ${target.toFixed(2)} (${serverTime.ratio.toFixed(3)}, median of ${TIMING_RUNS})`,
+    );
     check(memory.ratio >= 0.9, `memory hit ≥ 0.90 of unguarded (${memory.ratio.toFixed(2)})`);
     check(
       memory.p99 - base.p99 < 1,
