@@ -39,7 +39,7 @@ export {
 export { OAuth2RequestState, getOAuth2Attributes } from './request/oauth2-request-state';
 export type { GuardedRequest } from './request/http-request';
 export type { TokenClaims } from './guards/payload-claims';
-export type { ResolvedOAuth2ModuleOptions } from './options/validate-options';
+export type { ResolvedOAuth2ModuleOptions } from './options/resolved-options';
 export { OAUTH2_CONTEXT_TYPES, type OAuth2ContextType } from './transports/context-type';
 export {
   OAuth2GraphQLError,

@@ -4,11 +4,9 @@ import { OAuth2ConfigurationError } from './errors/oauth2-configuration.error';
 import { hasOAuth2Guard, isHttpRoute, isOAuth2GuardGlobal } from './guards/guard-bindings';
 import type { OAuth2PolicyOptions } from './interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, SKIP_METADATA } from './oauth2.constants';
-import {
-  type OptionProblem,
-  type ResolvedOAuth2ModuleOptions,
-  namedReferenceProblems,
-} from './options/validate-options';
+import type { OptionProblem } from './options/option-problem';
+import { namedReferenceProblems } from './options/policy-options.schema';
+import type { ResolvedOAuth2ModuleOptions } from './options/resolved-options';
 
 type ControllerClass = new (...args: never[]) => object;
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnMo
 import { ModuleRef } from '@nestjs/core';
 import { OptionalPackageLoader } from '../common/optional-package.loader';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
-import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { TokenCache } from './token-cache';
 import { TokenCacheEvictionError } from './token-cache-eviction.error';
 import { createTokenCache } from './token-cache-store.factory';

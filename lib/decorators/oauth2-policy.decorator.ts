@@ -2,7 +2,7 @@ import { SetMetadata } from '@nestjs/common';
 import { POLICY_METADATA } from '../oauth2.constants';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import type { OAuth2PolicyOptions } from '../interfaces/policy-options.interface';
-import { policyProblems } from '../options/validate-options';
+import { policyProblems } from '../options/policy-options.schema';
 
 /**
  * Overrides policy options for a controller or a handler (the handler's win over the controller's,

@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import { REQUIRED_SCOPES_METADATA } from '../oauth2.constants';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
-import { policyProblems } from '../options/validate-options';
+import { policyProblems } from '../options/policy-options.schema';
 
 /**
  * The scopes a controller's or handler's routes require. Turns the scope check on there; whether

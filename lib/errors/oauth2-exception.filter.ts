@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
-import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { transportRejection } from '../transports/transport-rejection';
 import { transportPackages } from '../transports/transport-packages';
 import { renderErrorResponse } from './error-response';

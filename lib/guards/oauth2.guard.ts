@@ -8,7 +8,7 @@ import { OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 import type { OAuth2ResourceSelector, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
-import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
 import {

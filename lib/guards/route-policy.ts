@@ -1,7 +1,7 @@
 import type { Reflector } from '@nestjs/core';
 import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import { POLICY_METADATA, REQUIRED_SCOPES_METADATA } from '../oauth2.constants';
-import { resolvePolicy } from '../options/validate-options';
+import { mergePolicy } from '../options/resolved-options';
 
 /**
  * A route's policy: the module's, then the controller's metadata, then the handler's (handler wins).
@@ -16,13 +16,13 @@ export function routePolicy(
 ): ResolvedOAuth2Policy {
   let policy = modulePolicy;
   for (const target of [controller, handler]) {
-    policy = resolvePolicy(
+    policy = mergePolicy(
       policy,
       reflector.get<OAuth2PolicyOptions | undefined>(POLICY_METADATA, target as never) ?? {},
     );
     const scopes = reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target as never);
     if (scopes) {
-      policy = resolvePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
+      policy = mergePolicy(policy, { requiredScopes: scopes, checkRequiredScopes: true });
     }
   }
   return policy;

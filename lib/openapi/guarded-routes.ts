@@ -5,7 +5,7 @@ import { hasOAuth2Guard, isHttpRoute, isOAuth2GuardGlobal } from '../guards/guar
 import { routePolicy } from '../guards/route-policy';
 import type { ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
-import { DEFAULT_POLICY, type ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import { DEFAULT_POLICY, type ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 
 /** An HTTP route that the guard checks, as the OpenAPI document shows it. */
 export interface GuardedRoute {

@@ -5,8 +5,9 @@ import type {
   ResolvedOAuth2CacheResourceOptions,
 } from '../interfaces/cache-options.interface';
 import { DEFAULT_CACHE_MODULE_TOKEN } from '../oauth2.constants';
-import type { OptionProblem } from './validate-options';
-import { isPem } from './resource-options.schema';
+import { isJsonObject } from '../common/is-json-object';
+import { type OptionProblem, describeValue, duplicateNameProblems, schemaProblems } from './option-problem';
+import { REDIS_TLS_OPTION_NAMES, redisTlsProblems } from './tls-options';
 import { IsRequired } from './validation-decorators';
 
 /** Default longest life of an entry, in seconds. */
@@ -20,8 +21,6 @@ export const DEFAULT_MAX_ENTRIES = 10_000;
 export const DEFAULT_CACHE_TIMEOUT_MS = 250;
 /** Default time limit of one Redis connection attempt, in milliseconds. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
-/** The TLS settings a Redis cache accepts. */
-export const REDIS_TLS_OPTION_NAMES = ['ca', 'cert', 'key', 'passphrase', 'servername', 'insecureSkipVerify'];
 
 /** Validation rules of the options every cache resource has. */
 abstract class CacheCommonSchema {
@@ -97,6 +96,53 @@ export class CacheModuleCacheSchema extends CacheCommonSchema {
   @Allow() injectionToken?: unknown;
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200) keyPrefix?: string;
   @IsOptional() @IsInt() @Min(1) @Max(60_000) timeout?: number;
+}
+
+/** Problems of the `caches` option: each cache checked by its type's schema and its own checks, and no name twice. */
+export function cachesProblems(raw: unknown): OptionProblem[] {
+  if (raw === undefined) {
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    return [{ field: 'caches', problem: "must be an array, e.g. [{ name: 'local', timeToLiveSeconds: 300 }]." }];
+  }
+  const problems: OptionProblem[] = [];
+  raw.forEach((cache, index) => {
+    const field = `caches[${index}]`;
+    if (!isJsonObject(cache)) {
+      problems.push({ field, problem: 'must be an object.' });
+    } else if (cache.type === undefined || cache.type === 'memory') {
+      problems.push(...schemaProblems(MemoryCacheSchema, cache, field, "an option of a 'memory' cache"));
+      problems.push(...memoryCacheProblems(cache, field));
+    } else if (cache.type === 'redis') {
+      problems.push(
+        ...schemaProblems(RedisCacheSchema, presenceOnly(cache, ['url', 'tls']), field, "an option of a 'redis' cache"),
+      );
+      problems.push(...redisConnectionProblems(cache, field));
+    } else if (cache.type === 'store') {
+      problems.push(
+        ...schemaProblems(StoreCacheSchema, presenceOnly(cache, ['store']), field, "an option of a 'store' cache"),
+      );
+      problems.push(...storeProblems(cache.store, `${field}.store`));
+    } else if (cache.type === 'cache-module') {
+      problems.push(
+        ...schemaProblems(
+          CacheModuleCacheSchema,
+          presenceOnly(cache, ['injectionToken']),
+          field,
+          "an option of a 'cache-module' cache",
+        ),
+      );
+      problems.push(...injectionTokenProblems(cache.injectionToken, `${field}.injectionToken`));
+    } else {
+      problems.push({
+        field: `${field}.type`,
+        problem: `must be 'memory', 'redis', 'store' or 'cache-module' (got ${describeValue(cache.type)}).`,
+      });
+    }
+  });
+  problems.push(...duplicateNameProblems(raw, 'caches'));
+  return problems;
 }
 
 /**
@@ -229,52 +275,6 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
         ...(cache.timeToIdleSeconds !== undefined && { timeToIdleSeconds: cache.timeToIdleSeconds }),
       };
   }
-}
-
-function redisTlsProblems(tls: Record<string, unknown>, field: string): OptionProblem[] {
-  const problems: OptionProblem[] = Object.keys(tls)
-    .filter((name) => !REDIS_TLS_OPTION_NAMES.includes(name))
-    .map((name) => ({
-      field: `${field}.${name}`,
-      problem: `is not a TLS option of a Redis cache: check its spelling. Known options: ${REDIS_TLS_OPTION_NAMES.join(', ')}.`,
-    }));
-  const { ca, cert, key, passphrase, servername, insecureSkipVerify } = tls;
-  const pemProblem =
-    "must be a PEM text (a string or Buffer with -----BEGIN ...): pass the file's content, e.g. fs.readFileSync(path), not its path.";
-  const cas = Array.isArray(ca) ? ca : ca === undefined ? [] : [ca];
-  cas.forEach((entry, index) => {
-    if (!isPem(entry)) {
-      problems.push({ field: Array.isArray(ca) ? `${field}.ca[${index}]` : `${field}.ca`, problem: pemProblem });
-    }
-  });
-  for (const [name, value] of [
-    ['cert', cert],
-    ['key', key],
-  ] as const) {
-    if (value !== undefined && !isPem(value)) {
-      problems.push({ field: `${field}.${name}`, problem: pemProblem });
-    }
-  }
-  if ((cert === undefined) !== (key === undefined)) {
-    const missing = cert === undefined ? 'cert' : 'key';
-    problems.push({
-      field: `${field}.${missing}`,
-      problem: `is required with ${missing === 'cert' ? 'key' : 'cert'}: a client certificate needs its private key.`,
-    });
-  }
-  if (passphrase !== undefined && typeof passphrase !== 'string') {
-    problems.push({ field: `${field}.passphrase`, problem: 'must be a string.' });
-  }
-  if (servername !== undefined && (typeof servername !== 'string' || servername === '')) {
-    problems.push({
-      field: `${field}.servername`,
-      problem: 'must be a non-empty string, the host name the certificate is for.',
-    });
-  }
-  if (insecureSkipVerify !== undefined && typeof insecureSkipVerify !== 'boolean') {
-    problems.push({ field: `${field}.insecureSkipVerify`, problem: 'must be a boolean.' });
-  }
-  return problems;
 }
 
 function parseUrl(value: string): URL | undefined {

@@ -1,7 +1,7 @@
 import { isJsonObject } from '../common/is-json-object';
 import { DEFAULT_TIMEOUT_MS } from '../oauth2.constants';
 import { PROXY_ENVIRONMENT, environmentValue, parseProxyUrl } from '../resources/proxy-settings';
-import type { OptionProblem } from './validate-options';
+import { type OptionProblem, unknownKeys } from './option-problem';
 
 /** The members of a resource's `proxy` option (Gravitee's names). */
 const PROXY_OPTION_NAMES = ['enabled', 'useSystemProxy', 'host', 'port', 'username', 'password', 'type'];
@@ -40,12 +40,7 @@ export function proxyOptionProblems(proxy: unknown, field: string, env: NodeJS.P
   if (!isJsonObject(proxy)) {
     return [];
   }
-  const problems: OptionProblem[] = Object.keys(proxy)
-    .filter((name) => !PROXY_OPTION_NAMES.includes(name))
-    .map((name) => ({
-      field: `${field}.${name}`,
-      problem: `is not a proxy option: check its spelling. Known options: ${PROXY_OPTION_NAMES.join(', ')}.`,
-    }));
+  const problems = unknownKeys(proxy, PROXY_OPTION_NAMES, field, 'a proxy option');
   const { enabled, useSystemProxy, host, port, username, password, type } = proxy;
   for (const [name, value] of [
     ['enabled', enabled],

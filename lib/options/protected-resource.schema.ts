@@ -1,18 +1,10 @@
 import { isJsonObject } from '../common/is-json-object';
 import type { OAuth2ProtectedResourceOptions } from '../interfaces/protected-resource-options.interface';
-import type { OptionProblem } from './validate-options';
+import type { OptionProblem } from './option-problem';
+import type { ResolvedProtectedResource } from './resolved-options';
 
 /** RFC 9728 §3: the well-known URI suffix of protected-resource metadata. */
 export const PROTECTED_RESOURCE_WELL_KNOWN = '/.well-known/oauth-protected-resource';
-
-/** `protectedResource` after validation: the options, and where its document is served. */
-export interface ResolvedProtectedResource {
-  readonly options: Readonly<OAuth2ProtectedResourceOptions>;
-  /** The absolute URL of the document (RFC 9728 §3.1), sent in every challenge's `resource_metadata`. */
-  readonly metadataUrl: string;
-  /** The paths, from the origin's root, where the document is served: the bare well-known path and the resource's. */
-  readonly metadataPaths: readonly string[];
-}
 
 const OPTION_NAMES = [
   'resource',

@@ -12,14 +12,19 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { X509Certificate } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
-import type { PemData } from '../interfaces/resource-options.interface';
-import type { OptionProblem } from './validate-options';
+import { isJsonObject } from '../common/is-json-object';
+import { httpClientOptionProblems } from './http-client-options';
+import {
+  type OptionProblem,
+  describeValue,
+  duplicateNameProblems,
+  isHeaderName,
+  schemaProblems,
+} from './option-problem';
+import { tlsOptionProblems } from './tls-options';
 import { IsHttpUrl, IsRequired, IsStringOrFalse, IsUrlOrPath } from './validation-decorators';
 
 const HTTP_METHODS = ['GET', 'POST'];
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validation rules of a resource's `http` option. */
 class ResourceHttpSchema {
@@ -109,133 +114,6 @@ export class GraviteeAmResourceSchema extends ResourceCommonSchema {
   @IsOptional() @IsIn(['V1_X', 'V2_X', 'V3_X']) version?: string;
 }
 
-/** Header names must be HTTP tokens (RFC 9110 §5.1), or Node refuses to send them at request time. */
-export function isHeaderName(value: string): boolean {
-  return HEADER_NAME.test(value);
-}
-
-/** The members of a resource's `tls` option. */
-const TLS_OPTION_NAMES = ['ca', 'cert', 'key', 'passphrase', 'insecureSkipVerify'];
-
-/**
- * Problems with a resource's `tls` option: unknown members, wrong types, PEM texts that do not load
- * (checked now, so that a bad certificate stops the start rather than failing every request), a
- * certificate without its key, `insecureSkipVerify` beside a `ca` it would make pointless, and TLS
- * settings on a resource that has no `https://` URL to use them on.
- *
- * @param urls the resource's URL options (endpoints and base URLs), to tell whether any is https.
- */
-export function tlsOptionProblems(tls: unknown, field: string, urls: readonly unknown[]): OptionProblem[] {
-  // Anything but an object is reported by the schema (IsObjectOption).
-  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
-    return [];
-  }
-  const options = tls as Record<string, unknown>;
-  const problems: OptionProblem[] = Object.keys(options)
-    .filter((name) => !TLS_OPTION_NAMES.includes(name))
-    .map((name) => ({
-      field: `${field}.${name}`,
-      problem: `is not a TLS option: check its spelling. Known options: ${TLS_OPTION_NAMES.join(', ')}.`,
-    }));
-  const { ca, cert, key, passphrase, insecureSkipVerify } = options;
-  if (ca !== undefined) {
-    const list = Array.isArray(ca) ? ca : [ca];
-    if (list.length === 0) {
-      problems.push({
-        field: `${field}.ca`,
-        problem: 'is an empty list: give at least one CA certificate, or leave ca out.',
-      });
-    }
-    list.forEach((entry, index) => {
-      const where = Array.isArray(ca) ? `${field}.ca[${index}]` : `${field}.ca`;
-      if (!isPem(entry)) {
-        problems.push({ field: where, problem: pemProblem('a CA certificate') });
-      } else if (!isCertificate(entry)) {
-        problems.push({ field: where, problem: 'is not a readable PEM certificate (-----BEGIN CERTIFICATE-----).' });
-      }
-    });
-  }
-  for (const [name, value, what] of [
-    ['cert', cert, 'a certificate'],
-    ['key', key, 'a private key'],
-  ] as const) {
-    if (value !== undefined && !isPem(value)) {
-      problems.push({ field: `${field}.${name}`, problem: pemProblem(what) });
-    }
-  }
-  if ((cert === undefined) !== (key === undefined)) {
-    const missing = cert === undefined ? 'cert' : 'key';
-    problems.push({
-      field: `${field}.${missing}`,
-      problem: `is required with ${missing === 'cert' ? 'key' : 'cert'}: a client certificate needs its private key, and the key its certificate.`,
-    });
-  }
-  if (passphrase !== undefined && typeof passphrase !== 'string') {
-    problems.push({ field: `${field}.passphrase`, problem: 'must be a string.' });
-  } else if (passphrase !== undefined && key === undefined) {
-    problems.push({
-      field: `${field}.passphrase`,
-      problem: 'is set without key: it is the passphrase of an encrypted key.',
-    });
-  }
-  if (insecureSkipVerify !== undefined && typeof insecureSkipVerify !== 'boolean') {
-    problems.push({
-      field: `${field}.insecureSkipVerify`,
-      problem: `must be a boolean (got ${typeof insecureSkipVerify}).`,
-    });
-  } else if (insecureSkipVerify === true && ca !== undefined) {
-    problems.push({
-      field: `${field}.insecureSkipVerify`,
-      problem: 'is true beside ca: the CA would never be checked. Keep ca and remove insecureSkipVerify.',
-    });
-  }
-  if (problems.length === 0 && (cert !== undefined || key !== undefined)) {
-    try {
-      // Loads the key pair as every connection will: a wrong passphrase or a key of another certificate fails here.
-      createSecureContext({ cert: cert as PemData, key: key as PemData, passphrase: passphrase as string | undefined });
-    } catch (error) {
-      problems.push({
-        field: `${field}.cert`,
-        problem: `and key could not be loaded (${loadFailure(error)}): check that key belongs to cert, and the passphrase.`,
-      });
-    }
-  }
-  if (!urls.some((url) => typeof url === 'string' && /^https:\/\//i.test(url))) {
-    problems.push({
-      field,
-      problem:
-        'is set, but the resource has no https:// URL: TLS settings would not be used. Use https:// URLs, or remove tls.',
-    });
-  }
-  return problems;
-}
-
-/** Whether a value is PEM text (a string or Buffer with `-----BEGIN `), not, say, a file's path. */
-export function isPem(value: unknown): value is PemData {
-  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.includes('-----BEGIN ');
-}
-
-function isCertificate(pem: PemData): boolean {
-  try {
-    new X509Certificate(pem);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pemProblem(what: string): string {
-  return `must be ${what} as a PEM text (a string or Buffer with -----BEGIN ...): pass the file's content, e.g. fs.readFileSync(path), not its path.`;
-}
-
-/** OpenSSL's reason, such as `bad decrypt` or `key values mismatch`: it names the failure, never the key. */
-function loadFailure(error: unknown): string {
-  // Not `instanceof Error`: errors of Node's native TLS layer may come from another realm (a test VM).
-  const message =
-    typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
-  return (message.split('::').pop() ?? message).slice(0, 120);
-}
-
 /** An object (not an array, not null); its members are checked elsewhere. */
 function IsObjectOption(options?: { message: string }): PropertyDecorator {
   return ValidateBy({
@@ -245,4 +123,138 @@ function IsObjectOption(options?: { message: string }): PropertyDecorator {
       defaultMessage: () => options?.message ?? 'must be an object',
     },
   });
+}
+
+/**
+ * Problems of the `resources` option: at least one, each checked by its type's schema and the checks
+ * across its options (endpoints, TLS, HTTP client), and no name twice.
+ */
+export function resourcesProblems(raw: unknown): OptionProblem[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    return [
+      {
+        field: 'resources',
+        problem:
+          "is required: list at least one authorization server, e.g. [{ name: 'my-as', type: 'generic', introspectionEndpoint: 'https://...' }].",
+      },
+    ];
+  }
+  const problems: OptionProblem[] = [];
+  raw.forEach((resource, index) => {
+    const field = `resources[${index}]`;
+    if (!isJsonObject(resource)) {
+      problems.push({ field, problem: 'must be an object.' });
+    } else if (resource.type === 'generic') {
+      problems.push(...schemaProblems(GenericResourceSchema, resource, field, "an option of a 'generic' resource"));
+      problems.push(...genericResourceProblems(resource, field));
+      const urls = [
+        resource.introspectionEndpoint,
+        resource.issuer,
+        resource.authorizationServerUrl,
+        resource.userInfoEndpoint,
+      ];
+      problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, urls));
+      problems.push(...httpClientOptionProblems(resource, field));
+    } else if (resource.type === 'gravitee-am') {
+      problems.push(
+        ...schemaProblems(GraviteeAmResourceSchema, resource, field, "an option of a 'gravitee-am' resource"),
+      );
+      problems.push(...tlsOptionProblems(resource.tls, `${field}.tls`, [resource.serverURL]));
+      problems.push(...httpClientOptionProblems(resource, field));
+    } else {
+      problems.push({
+        field: `${field}.type`,
+        problem: `must be 'generic' or 'gravitee-am' (got ${describeValue(resource.type)}).`,
+      });
+    }
+  });
+  problems.push(...duplicateNameProblems(raw, 'resources'));
+  return problems;
+}
+
+function genericResourceProblems(resource: Record<string, unknown>, field: string): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const isPath = (value: unknown) => typeof value === 'string' && value.startsWith('/');
+  problems.push(...endpointOrIssuerProblems(resource, field));
+  for (const endpoint of ['introspectionEndpoint', 'userInfoEndpoint']) {
+    if (isPath(resource[endpoint]) && resource.authorizationServerUrl === undefined) {
+      problems.push({
+        field: `${field}.${endpoint}`,
+        problem: "is a path: set authorizationServerUrl to the server's base URL, or give a full URL here.",
+      });
+    }
+  }
+  const method = resource.introspectionEndpointMethod ?? 'POST';
+  if (method === 'GET' && resource.tokenIsSuppliedByFormUrlEncoded === true) {
+    problems.push({
+      field: `${field}.tokenIsSuppliedByFormUrlEncoded`,
+      problem:
+        'needs introspectionEndpointMethod POST (a GET request has no body): use tokenIsSuppliedByQueryParam, or POST.',
+    });
+  }
+  if (
+    resource.tokenIsSuppliedByQueryParam === false &&
+    resource.tokenIsSuppliedByHttpHeader === false &&
+    resource.tokenIsSuppliedByFormUrlEncoded === false
+  ) {
+    problems.push({
+      field: `${field}.tokenIsSuppliedByFormUrlEncoded`,
+      problem: 'is false, and so are the query and header options: the token would not be sent. Turn one of them on.',
+    });
+  }
+  if (resource.tokenIsSuppliedByHttpHeader === true && resource.tokenHeaderName === undefined) {
+    problems.push({
+      field: `${field}.tokenHeaderName`,
+      problem: 'is required when tokenIsSuppliedByHttpHeader is true.',
+    });
+  }
+  for (const headerField of ['tokenHeaderName', 'clientAuthorizationHeaderName']) {
+    const value = resource[headerField];
+    if (typeof value === 'string' && value !== '' && !isHeaderName(value)) {
+      problems.push({ field: `${field}.${headerField}`, problem: 'is not a valid HTTP header name.' });
+    }
+  }
+  if (method === 'GET' && resource.useClientAuthorizationHeader === false && resource.clientId !== undefined) {
+    problems.push({
+      field: `${field}.useClientAuthorizationHeader`,
+      problem:
+        'is false with introspectionEndpointMethod GET: the client credentials would have to go in the URL, where they are logged, so they would not be sent. Use POST, or the header.',
+    });
+  }
+  if (resource.clientSecret !== undefined && resource.clientId === undefined) {
+    problems.push({ field: `${field}.clientId`, problem: 'is required when clientSecret is set.' });
+  }
+  return problems;
+}
+
+/** A generic resource names its introspection endpoint, or the issuer to discover it from: one of the two. */
+function endpointOrIssuerProblems(resource: Record<string, unknown>, field: string): OptionProblem[] {
+  const { introspectionEndpoint, issuer } = resource;
+  if (introspectionEndpoint === undefined && issuer === undefined) {
+    return [
+      {
+        field: `${field}.introspectionEndpoint`,
+        problem:
+          "is required: give the introspection endpoint's URL, or the authorization server's issuer (issuer: 'https://as.example.com') to discover it.",
+      },
+    ];
+  }
+  if (introspectionEndpoint !== undefined && issuer !== undefined) {
+    return [
+      {
+        field: `${field}.issuer`,
+        problem: 'is set beside introspectionEndpoint: give one of them (issuer discovers the endpoint).',
+      },
+    ];
+  }
+  if (typeof issuer === 'string' && (issuer.includes('?') || issuer.includes('#'))) {
+    return [
+      {
+        field: `${field}.issuer`,
+        problem:
+          'must have no query or fragment (RFC 8414 §2): give the issuer identifier exactly as the server states it.',
+      },
+    ];
+  }
+  return [];
 }

@@ -2,26 +2,21 @@ import { isAsyncFunction } from '../common/is-async-function';
 import { isJsonObject } from '../common/is-json-object';
 import type { OAuth2TransportOptions, ResolvedOAuth2TransportOptions } from '../interfaces/transport-options.interface';
 import { OAUTH2_CONTEXT_TYPES, isOAuth2ContextType } from '../transports/context-type';
-
-/** What validation reports: the field's path and what is wrong with it. */
-interface Problem {
-  field: string;
-  problem: string;
-}
+import type { OptionProblem } from './option-problem';
 
 const TRANSPORT_OPTION_NAMES = ['globalContextTypes', 'tokenExtractors'];
 const EXTRACTOR_NAMES = ['graphql', 'ws', 'rpc'];
 const CONTEXT_TYPE_LIST = OAUTH2_CONTEXT_TYPES.map((type) => `'${type}'`).join(', ');
 
 /** Problems of the `transports` option. */
-export function transportOptionProblems(raw: unknown): Problem[] {
+export function transportOptionProblems(raw: unknown): OptionProblem[] {
   if (raw === undefined) {
     return [];
   }
   if (!isJsonObject(raw)) {
     return [{ field: 'transports', problem: "must be an object such as { globalContextTypes: ['http', 'graphql'] }." }];
   }
-  const problems: Problem[] = [];
+  const problems: OptionProblem[] = [];
   for (const name of Object.keys(raw)) {
     if (!TRANSPORT_OPTION_NAMES.includes(name)) {
       problems.push({

@@ -1,6 +1,8 @@
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_REALM } from '../oauth2.constants';
-import { DEFAULT_POLICY, policyProblems, resolvePolicy, validateModuleOptions } from './validate-options';
+import { policyProblems } from './policy-options.schema';
+import { DEFAULT_POLICY, mergePolicy } from './resolved-options';
+import { validateModuleOptions } from './validate-options';
 
 const generic = { name: 'as', type: 'generic', introspectionEndpoint: 'https://as.example.com/introspect' };
 const am = {
@@ -438,30 +440,30 @@ describe('policyProblems', () => {
   });
 });
 
-describe('resolvePolicy', () => {
+describe('mergePolicy', () => {
   it('lets the set fields of the override win', () => {
-    const resolved = resolvePolicy(DEFAULT_POLICY, { modeStrict: false, requiredScopes: ['a'], oauthResource: 'as' });
+    const resolved = mergePolicy(DEFAULT_POLICY, { modeStrict: false, requiredScopes: ['a'], oauthResource: 'as' });
     expect(resolved).toEqual({ ...DEFAULT_POLICY, modeStrict: false, requiredScopes: ['a'], oauthResource: 'as' });
   });
 
   it('keeps the base for fields the override leaves undefined', () => {
-    const base = resolvePolicy(DEFAULT_POLICY, { oauthResource: 'as', extractPayload: true });
-    const resolved = resolvePolicy(base, { oauthResource: undefined, extractPayload: undefined, modeStrict: false });
+    const base = mergePolicy(DEFAULT_POLICY, { oauthResource: 'as', extractPayload: true });
+    const resolved = mergePolicy(base, { oauthResource: undefined, extractPayload: undefined, modeStrict: false });
     expect(resolved.oauthResource).toBe('as');
     expect(resolved.extractPayload).toBe(true);
     expect(resolved.modeStrict).toBe(false);
   });
 
   it('lets false and empty values override', () => {
-    const base = resolvePolicy(DEFAULT_POLICY, { checkRequiredScopes: true, requiredScopes: ['a'] });
-    const resolved = resolvePolicy(base, { checkRequiredScopes: false, requiredScopes: [] });
+    const base = mergePolicy(DEFAULT_POLICY, { checkRequiredScopes: true, requiredScopes: ['a'] });
+    const resolved = mergePolicy(base, { checkRequiredScopes: false, requiredScopes: [] });
     expect(resolved.checkRequiredScopes).toBe(false);
     expect(resolved.requiredScopes).toEqual([]);
   });
 
   it('changes neither the base nor the override, and freezes the result', () => {
     const override = { modeStrict: false };
-    const resolved = resolvePolicy(DEFAULT_POLICY, override);
+    const resolved = mergePolicy(DEFAULT_POLICY, override);
     expect(DEFAULT_POLICY.modeStrict).toBe(true);
     expect(override).toEqual({ modeStrict: false });
     expect(Object.isFrozen(resolved)).toBe(true);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import type { OAuth2PolicyOptions } from '../interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, REQUIRED_SCOPES_METADATA } from '../oauth2.constants';
-import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { PROTECTED_RESOURCE_CACHE_CONTROL, protectedResourceMetadata } from './protected-resource-metadata';
 
 /**

@@ -1,5 +1,5 @@
 import { resolveProtectedResource } from '../options/protected-resource.schema';
-import { DEFAULT_POLICY, resolvePolicy } from '../options/validate-options';
+import { DEFAULT_POLICY, mergePolicy } from '../options/resolved-options';
 import { protectedResourceMetadata } from './protected-resource-metadata';
 
 describe('protectedResourceMetadata', () => {
@@ -18,7 +18,7 @@ describe('protectedResourceMetadata', () => {
   });
 
   it('leaves scopes_supported out when no scope is known, and adds query when the policy reads it', () => {
-    const policy = resolvePolicy(DEFAULT_POLICY, { allowAccessTokenQueryParam: true });
+    const policy = mergePolicy(DEFAULT_POLICY, { allowAccessTokenQueryParam: true });
     const document = protectedResourceMetadata(resolved, policy, []);
     expect(document).not.toHaveProperty('scopes_supported');
     expect(document.bearer_methods_supported).toEqual(['header', 'query']);

@@ -1,5 +1,5 @@
 import type { ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
-import type { ResolvedProtectedResource } from '../options/protected-resource.schema';
+import type { ResolvedProtectedResource } from '../options/resolved-options';
 
 /** `Cache-Control` of the document: it changes only with a new deployment. */
 export const PROTECTED_RESOURCE_CACHE_CONTROL = 'public, max-age=3600';

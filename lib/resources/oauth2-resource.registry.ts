@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
-import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { GenericOAuth2Resource, genericResourceSettings } from './generic-oauth2.resource';
 import { GraviteeAmResource } from './gravitee-am.resource';
 import { IssuerDiscoveredResource } from './issuer-discovered.resource';

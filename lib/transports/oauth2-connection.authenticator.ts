@@ -11,7 +11,7 @@ import { hasRequiredScopes } from '../guards/scopes';
 import { TokenIntrospectionService } from '../guards/token-introspection.service';
 import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interfaces/introspection.interface';
 import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
-import type { ResolvedOAuth2ModuleOptions } from '../options/validate-options';
+import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
 import { transportErrorOf, type OAuth2TransportError } from './transport-error';
 import {
