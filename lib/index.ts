@@ -4,6 +4,7 @@ export { OAuth2Guard } from './guards/oauth2.guard';
 export { TokenIntrospectionService } from './guards/token-introspection.service';
 export {
   AccessToken,
+  InjectOAuth2Options,
   OAuth2Attribute,
   OAuth2Payload,
   OAuth2Policy,

@@ -1,12 +1,13 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { OAuth2ConfigurationError } from './errors/oauth2-configuration.error';
 import { hasOAuth2Guard, isHttpRoute, isOAuth2GuardGlobal } from './guards/guard-bindings';
 import type { OAuth2PolicyOptions } from './interfaces/policy-options.interface';
-import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, SKIP_METADATA } from './oauth2.constants';
+import { POLICY_METADATA, SKIP_METADATA } from './oauth2.constants';
 import type { OptionProblem } from './options/option-problem';
 import { namedReferenceProblems } from './options/policy-options.schema';
 import type { ResolvedOAuth2ModuleOptions } from './options/resolved-options';
+import { InjectOAuth2Options } from './decorators/inject-oauth2-options.decorator';
 
 type ControllerClass = new (...args: never[]) => object;
 
@@ -23,7 +24,7 @@ export class OAuth2PolicyExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
-    @Inject(OAUTH2_RESOLVED_OPTIONS) private readonly options: ResolvedOAuth2ModuleOptions,
+    @InjectOAuth2Options() private readonly options: ResolvedOAuth2ModuleOptions,
   ) {}
 
   onModuleInit(): void {

@@ -7,9 +7,6 @@ export const SKIP_METADATA = 'oauth2:skip';
 /** Metadata key of `@OptionalOAuth2()`. */
 export const OPTIONAL_METADATA = 'oauth2:optional';
 
-/** Prefix of the DI token under which each resource is registered by name (see `getOAuth2ResourceToken`). */
-export const RESOURCE_TOKEN_PREFIX = 'oauth2:resource:';
-
 /** The options after validation and defaults: what every provider of the module reads. */
 export const OAUTH2_RESOLVED_OPTIONS = Symbol('OAUTH2_RESOLVED_OPTIONS');
 

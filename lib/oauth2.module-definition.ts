@@ -7,6 +7,10 @@ import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './interfaces/modul
  * The module's `forRoot()` / `forRootAsync()`, built by Nest's `ConfigurableModuleBuilder`. `global`
  * sits beside the options (and beside `useFactory` in `forRootAsync`): it binds the guard to every
  * route. The module itself is always global, so `@UseGuards(OAuth2Guard)` works in any module.
+ *
+ * `OAUTH2_MODULE_OPTIONS` is the token of the options as given, before validation: override it in a
+ * test (`overrideProvider(OAUTH2_MODULE_OPTIONS).useValue(...)`). To read the options, inject the
+ * validated ones with `@InjectOAuth2Options()`.
  */
 export const {
   ConfigurableModuleClass: OAuth2ConfigurableModule,

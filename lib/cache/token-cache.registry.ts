@@ -1,11 +1,11 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { OptionalPackageLoader } from '../common/optional-package.loader';
-import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { TokenCache } from './token-cache';
 import { TokenCacheEvictionError } from './token-cache-eviction.error';
 import { createTokenCache } from './token-cache-store.factory';
+import { InjectOAuth2Options } from '../decorators/inject-oauth2-options.decorator';
 
 /** Where {@link TokenCacheRegistry.evict} drops a token. */
 export interface TokenCacheEvictOptions {
@@ -31,7 +31,7 @@ export class TokenCacheRegistry implements OnModuleInit, OnApplicationBootstrap,
   private readonly resourceNames: readonly string[];
 
   constructor(
-    @Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions,
+    @InjectOAuth2Options() options: ResolvedOAuth2ModuleOptions,
     moduleRef: ModuleRef,
     packages: OptionalPackageLoader,
   ) {

@@ -1,12 +1,12 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { transportRejection } from '../transports/transport-rejection';
 import { transportPackages } from '../transports/transport-packages';
 import { renderErrorResponse } from './error-response';
 import { requestIdOf } from './template-placeholders';
 import { OAuth2Exception } from './oauth2.exception';
+import { InjectOAuth2Options } from '../decorators/inject-oauth2-options.decorator';
 
 /**
  * Renders {@link OAuth2Exception}s: status, `WWW-Authenticate` and body, or the matching response
@@ -20,7 +20,7 @@ import { OAuth2Exception } from './oauth2.exception';
 export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Exception> {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(OAUTH2_RESOLVED_OPTIONS) private readonly options: ResolvedOAuth2ModuleOptions,
+    @InjectOAuth2Options() private readonly options: ResolvedOAuth2ModuleOptions,
   ) {}
 
   /**

@@ -24,6 +24,7 @@ import { transportRejection, removeTransportCredential } from '../transports/tra
 import { guardedCallOf, isHttpRequest } from '../transports/transport-request';
 import { isB64Token, trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
+import { RouteMemo } from './route-memo';
 import { routePolicy } from './route-policy';
 import { hasRequiredScopes } from './scopes';
 import { audienceMatches, issuerMatches } from './token-binding';
@@ -444,35 +445,6 @@ interface KnownClaims {
   readonly claims: TokenClaims;
   audiences?: readonly string[];
   issuers?: readonly string[];
-}
-
-/**
- * What a guard works out once per route (handler of a controller class): metadata does not change
- * after start-up. Weak, so a route that goes away takes its entry with it.
- */
-class RouteMemo<T> {
-  /** By handler: the value for the first controller seen, the usual and only one; others beside it. */
-  private readonly byHandler = new WeakMap<object, { controller: object; value: T; others?: WeakMap<object, T> }>();
-
-  get(handler: object, controller: object, compute: () => T): T {
-    const entry = this.byHandler.get(handler);
-    if (entry === undefined) {
-      const value = compute();
-      this.byHandler.set(handler, { controller, value });
-      return value;
-    }
-    if (entry.controller === controller) {
-      return entry.value;
-    }
-    // A handler inherited by several controller classes.
-    entry.others ??= new WeakMap();
-    if (entry.others.has(controller)) {
-      return entry.others.get(controller) as T;
-    }
-    const value = compute();
-    entry.others.set(controller, value);
-    return value;
-  }
 }
 
 /** Whether a rejection says the call carries no token at all (which `@OptionalOAuth2()` lets through). */

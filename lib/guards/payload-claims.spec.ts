@@ -1,12 +1,18 @@
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import { checkPayload, readClientId } from './payload-claims';
+import { readClaims, readClientId, timeClaimsRejection } from './payload-claims';
 
 const NOW = 1_700_000_000;
 const reading = { userClaim: 'sub', scopeSeparator: ' ', toleranceSeconds: 5 };
+
+/** What the guard does with an active token's payload: its time claims checked, then its claims read. */
+function checkPayload(payload: IntrospectionPayload, options = reading, nowSeconds?: number) {
+  const key = timeClaimsRejection(payload, options.toleranceSeconds, nowSeconds);
+  return key ? { valid: false as const, key } : { valid: true as const, claims: readClaims(payload, options) };
+}
 const check = (payload: IntrospectionPayload, options = reading) => checkPayload(payload, options, NOW);
 
-describe('checkPayload', () => {
+describe('timeClaimsRejection and readClaims', () => {
   describe('exp', () => {
     it('accepts a token that expires in the future', () => {
       expect(check({ exp: NOW + 60 }).valid).toBe(true);

@@ -9,24 +9,6 @@ export interface TokenClaims {
   readonly scopes: readonly string[];
 }
 
-/** The result of checking a payload: its claims, or the key to reject with. */
-export type ClaimsCheck =
-  { readonly valid: true; readonly claims: TokenClaims } | { readonly valid: false; readonly key: OAuth2ErrorKey };
-
-/**
- * Checks the time claims of an active token's payload and reads its client, user and scopes.
- * `exp` in the past or `nbf` in the future beyond `toleranceSeconds` → `OAUTH2_INVALID_ACCESS_TOKEN`;
- * an `exp` or `nbf` that is not a number → `OAUTH2_INVALID_SERVER_RESPONSE`.
- */
-export function checkPayload(
-  payload: IntrospectionPayload,
-  reading: { readonly userClaim: string; readonly scopeSeparator: string; readonly toleranceSeconds: number },
-  nowSeconds = Date.now() / 1000,
-): ClaimsCheck {
-  const rejection = timeClaimsRejection(payload, reading.toleranceSeconds, nowSeconds);
-  return rejection ? { valid: false, key: rejection } : { valid: true, claims: readClaims(payload, reading) };
-}
-
 /**
  * The key to reject a payload with for its time claims, or `undefined` when they hold now: the part
  * of the checks that depends on the clock, and so runs on every request, cached payload or not.

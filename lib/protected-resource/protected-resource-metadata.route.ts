@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import type { OAuth2PolicyOptions } from '../interfaces/policy-options.interface';
-import { OAUTH2_RESOLVED_OPTIONS, POLICY_METADATA, REQUIRED_SCOPES_METADATA } from '../oauth2.constants';
+import { POLICY_METADATA, REQUIRED_SCOPES_METADATA } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { PROTECTED_RESOURCE_CACHE_CONTROL, protectedResourceMetadata } from './protected-resource-metadata';
+import { InjectOAuth2Options } from '../decorators/inject-oauth2-options.decorator';
 
 /**
  * Serves the RFC 9728 document when `protectedResource` is set. The route goes on the HTTP adapter
@@ -16,7 +17,7 @@ export class ProtectedResourceMetadataRoute implements OnModuleInit {
   private readonly logger = new Logger('OAuth2Module');
 
   constructor(
-    @Inject(OAUTH2_RESOLVED_OPTIONS) private readonly options: ResolvedOAuth2ModuleOptions,
+    @InjectOAuth2Options() private readonly options: ResolvedOAuth2ModuleOptions,
     private readonly adapterHost: HttpAdapterHost,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,

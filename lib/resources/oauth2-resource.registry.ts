@@ -1,11 +1,11 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { GenericOAuth2Resource, genericResourceSettings } from './generic-oauth2.resource';
 import { GraviteeAmResource } from './gravitee-am.resource';
 import { IssuerDiscoveredResource } from './issuer-discovered.resource';
 import { OAuth2Resource } from './oauth2-resource';
+import { InjectOAuth2Options } from '../decorators/inject-oauth2-options.decorator';
 
 /**
  * The registered authorization-server resources, by name. Inject it to introspect a token or fetch
@@ -19,7 +19,7 @@ import { OAuth2Resource } from './oauth2-resource';
 export class OAuth2ResourceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly resources = new Map<string, OAuth2Resource>();
 
-  constructor(@Inject(OAUTH2_RESOLVED_OPTIONS) options: ResolvedOAuth2ModuleOptions) {
+  constructor(@InjectOAuth2Options() options: ResolvedOAuth2ModuleOptions) {
     for (const resourceOptions of options.resources) {
       this.resources.set(resourceOptions.name, createResource(resourceOptions));
     }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { TokenCacheRegistry } from '../cache/token-cache.registry';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
@@ -10,7 +10,6 @@ import { audienceMatches, issuerMatches } from '../guards/token-binding';
 import { hasRequiredScopes } from '../guards/scopes';
 import { TokenIntrospectionService } from '../guards/token-introspection.service';
 import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interfaces/introspection.interface';
-import { OAUTH2_RESOLVED_OPTIONS } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
 import { transportErrorOf, type OAuth2TransportError } from './transport-error';
@@ -19,6 +18,7 @@ import {
   authorizationOfSocketIoHandshake,
   recordHandshakeAuthorization,
 } from './transport-request';
+import { InjectOAuth2Options } from '../decorators/inject-oauth2-options.decorator';
 
 /**
  * What a connection is checked against. Defaults: the module's policy (its `oauthResource` and
@@ -88,7 +88,7 @@ export class OAuth2ConnectionAuthenticator {
   private readonly logger = new Logger('OAuth2Guard');
 
   constructor(
-    @Inject(OAUTH2_RESOLVED_OPTIONS) private readonly options: ResolvedOAuth2ModuleOptions,
+    @InjectOAuth2Options() private readonly options: ResolvedOAuth2ModuleOptions,
     private readonly resources: OAuth2ResourceRegistry,
     private readonly caches: TokenCacheRegistry,
     private readonly introspection: TokenIntrospectionService,

@@ -115,11 +115,6 @@ export function recordHandshakeAuthorization(client: object, authorization: stri
   handshakeAuthorizations.set(client, authorization);
 }
 
-/** Whether a `ws` client's handshake was recorded, and its `Authorization` value. */
-export function recordedHandshakeAuthorization(client: object): { recorded: boolean; authorization?: string } {
-  return { recorded: handshakeAuthorizations.has(client), authorization: handshakeAuthorizations.get(client) };
-}
-
 /** The default of {@link OAuth2TokenExtractors.ws}. */
 export function defaultWsAuthorization(client: unknown): string | undefined {
   if (isObject(client) && isObject(client.handshake)) {
