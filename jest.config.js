@@ -1,7 +1,7 @@
 /**
  * Unit tests sit next to the code (lib/**\/*.spec.ts); end-to-end tests live in test/ (*.e2e-spec.ts).
  *
- * The suite runs on two NestJS majors (see CONTRIBUTING in the README's "Development and tests"):
+ * The suite runs on two NestJS majors (see CONTRIBUTING.md):
  *
  * - Nest 12 (the default; the root devDependencies). Nest 12 ships as ES modules only, and jest's
  *   CommonJS runtime has no require(esm), so this leg runs in jest's ESM mode: node

@@ -12,7 +12,7 @@ type PlatformResponse = ServerResponse & { raw?: ServerResponse; hijack?: () => 
  * An MCP server (Model Context Protocol) on a Nest route: the official SDK's Streamable HTTP transport,
  * stateless (a server and a transport per request). The global OAuth2Guard checks each request first;
  * with `protectedResource` set, a client without a token is answered 401 with `resource_metadata`, from
- * which it finds the authorization server on its own (see the README's "Securing an MCP server").
+ * which it finds the authorization server on its own (see docs/mcp.md).
  */
 @Controller('mcp')
 export class McpController {

@@ -46,7 +46,7 @@ export interface OAuth2ModuleOptions {
   /**
    * RFC 9728 protected-resource metadata: served unguarded at `/.well-known/oauth-protected-resource`
    * (and that path followed by the resource's path), named in every Bearer challenge's `resource_metadata`,
-   * and the default of `policy.audiences`. See the README's "Securing an MCP server".
+   * and the default of `policy.audiences`. See docs/mcp.md.
    */
   protectedResource?: OAuth2ProtectedResourceOptions;
 }

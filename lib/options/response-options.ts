@@ -29,7 +29,7 @@ export function errorProfileProblems(profile: unknown, retryAfterSeconds: unknow
   if (profile !== undefined && !ERROR_PROFILES.includes(profile as OAuth2ErrorProfile)) {
     problems.push({
       field: 'errorProfile',
-      problem: `must be one of ${ERROR_PROFILES.map((name) => `'${name}'`).join(', ')} (got ${describeValue(profile)}). See the README's Errors section for what each answers.`,
+      problem: `must be one of ${ERROR_PROFILES.map((name) => `'${name}'`).join(', ')} (got ${describeValue(profile)}). See docs/errors.md for what each answers.`,
     });
   }
   if (

@@ -59,7 +59,7 @@ class RequiredController {
 }
 
 /**
- * A subclass of the guard, as the README's "Customizing the guard" shows: the token from an `X-Api-Token`
+ * A subclass of the guard, as docs/customizing-the-guard.md shows: the token from an `X-Api-Token`
  * header when there is no Bearer header, and a tenant check on the payload after the module's checks.
  */
 @Injectable()

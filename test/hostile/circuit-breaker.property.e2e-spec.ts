@@ -10,7 +10,7 @@ import { startApp } from '../support/http-adapters';
 
 /**
  * Issue 12, point 6, property-based. The circuit breaker, against an independent model of its rules
- * (README, "Security and failure behaviour"): it opens after exactly `failureThreshold` consecutive
+ * (docs/security.md): it opens after exactly `failureThreshold` consecutive
  * failures (timeouts, connection errors, 5xx; a 4xx or an inactive token is an answer), a success
  * resets the count, while open it refuses without a request, and after the cool-down exactly one probe
  * goes through. First on the class with a clock of the test's, then over HTTP against a real server.
@@ -27,7 +27,7 @@ const OUTCOMES: readonly Outcome[] = [
   'timeout',
   'connection-error',
 ];
-/** What the README counts as a failure of the server; everything else is an answer. */
+/** What docs/security.md counts as a failure of the server; everything else is an answer. */
 const isFailure = (outcome: Outcome) =>
   outcome === 'server-error' || outcome === 'timeout' || outcome === 'connection-error';
 
@@ -41,7 +41,7 @@ function countingLogger() {
   return { logger, opened: () => lines.filter((line) => line.includes(' is open after ')).length };
 }
 
-/** The model: the rules of the README, written independently of the class. */
+/** The model: the rules of docs/security.md, written independently of the class. */
 class BreakerModel {
   state: 'closed' | 'open' | 'half-open' = 'closed';
   failures = 0;

@@ -95,7 +95,7 @@ const appSpec: fc.Arbitrary<AppSpec> = fc.record({
   ),
 });
 
-/** The model: what the README says must happen, decided without the library. */
+/** The model: what the documentation says must happen, decided without the library. */
 function modelStarts(spec: AppSpec): boolean {
   const levels = [
     spec.resource,
