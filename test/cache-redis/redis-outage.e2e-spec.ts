@@ -9,14 +9,15 @@ import { describeWithRedis, RedisServer } from '../support/redis-server';
 
 /**
  * Issue 4: a Redis that goes away never fails or delays a request. The cache's call timeout is set
- * to 2 s here (but in the stuck-Redis test), far above what is asserted, so a request that waited on
- * Redis at all would show.
+ * to 5 s here (but in the stuck-Redis test), far above what is asserted, so a request that waited on
+ * Redis at all would show, while a loaded machine's slow request (measured up to 1.2 s on a saturated
+ * two-core machine) does not fail the test.
  */
 
 /** The call timeout of the cache under test: any request that waited for Redis would take this long. */
-const CACHE_TIMEOUT_MS = 2000;
-/** What "without delay" means here: a local introspection round trip, with room for a busy CI machine. */
-const NO_DELAY_MS = 300;
+const CACHE_TIMEOUT_MS = 5000;
+/** What "without delay" means here: a local introspection round trip, with room for a saturated machine. */
+const NO_DELAY_MS = 1500;
 /** The call timeout of the stuck-Redis test, where the timeout is what bounds a request. */
 const STUCK_TIMEOUT_MS = 200;
 /** Bound of the wait for caching to resume after Redis is back (reconnect back-off ≤ 1 s, retry pause 1 s). */
