@@ -19,6 +19,7 @@ export {
   OAuth2ExceptionFilter,
   type OAuth2ErrorBody,
   type OAuth2ErrorResponse,
+  type OAuth2DpopChallenge,
   type OAuth2ExceptionDetails,
 } from './errors';
 export {

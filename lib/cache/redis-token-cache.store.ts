@@ -144,6 +144,18 @@ export class RedisTokenCacheStore implements TokenCacheStore {
     return this.entries().delete(key);
   }
 
+  /** `SET key 1 NX PX ttl`: one round trip, atomic across every instance that shares this Redis. */
+  async addOnce(key: string, ttlMilliseconds: number): Promise<boolean> {
+    if (!this.connection) {
+      throw new Error(`cache '${this.options.name}' is ${this.closed ? 'closed' : 'not prepared'}`);
+    }
+    const reply = await this.connection.client.set(`${this.options.keyPrefix}${key}`, '1', {
+      condition: 'NX',
+      expiration: { type: 'PX', value: ttlMilliseconds },
+    });
+    return reply === 'OK';
+  }
+
   /** Sends `PING` on the store's connection; rejects at once while disconnected (no offline queue). */
   async ping(): Promise<void> {
     if (!this.connection) {

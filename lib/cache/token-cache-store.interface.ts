@@ -24,6 +24,12 @@ export interface TokenCacheStore {
   peek?(key: string): CachedIntrospection | undefined;
   /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
   set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
+  /**
+   * Keeps a marker under a key for `ttlMilliseconds` unless the key is there already, atomically
+   * across every instance that shares the store (Redis `SET NX PX`): `true` when it was absent. For
+   * DPoP's replay check; stores that cannot do it atomically leave it out.
+   */
+  addOnce?(key: string, ttlMilliseconds: number): Promise<boolean>;
   /** Drops a key. */
   delete(key: string): Promise<void>;
   /**

@@ -213,6 +213,30 @@ export class TokenCache {
     }
   }
 
+  /** Whether {@link addOnce} can answer: the store is shared and has an atomic set-if-absent. */
+  get sharedOnce(): boolean {
+    return this.store.addOnce !== undefined;
+  }
+
+  /**
+   * Marks a key as used for `ttlMilliseconds` unless it is already (DPoP proofs' `jti`): `true` the
+   * first time, `false` after; `undefined` when the store cannot say (none, failing, or too slow).
+   * Never throws. The key is hashed again with the cache's other keys (HMAC under `hmacSecret`).
+   */
+  async addOnce(key: string, ttlMilliseconds: number): Promise<boolean | undefined> {
+    if (this.store.addOnce === undefined || this.resting()) {
+      return undefined;
+    }
+    try {
+      const first = await this.call(this.store.addOnce(this.keyOf('dpop-jti', key), ttlMilliseconds));
+      this.recovered();
+      return first;
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
   /** Whether {@link peek} can answer: the store is in this process's memory. */
   get peekable(): boolean {
     return this.store.peek !== undefined;

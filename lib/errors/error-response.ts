@@ -50,14 +50,30 @@ export function wwwAuthenticate(
     resourceMetadata === undefined
       ? `Bearer realm="${realm}"`
       : `Bearer realm="${realm}", resource_metadata="${resourceMetadata}"`;
+  const error = challengeError(exception, challenge);
+  const dpop = exception.details.dpop;
+  if (dpop === undefined) {
+    return `${bare}${error}`;
+  }
+  // RFC 9449 §7.1: `DPoP algs="..."`, with the proof's fault, or the key's error when the request used DPoP.
+  const dpopError = dpop.error === undefined ? (dpop.usedDpop || !dpop.bearer ? error : '') : `, error="${dpop.error}"`;
+  const dpopChallenge = `DPoP algs="${dpop.algs}"${dpopError}`;
+  if (!dpop.bearer) {
+    return dpopChallenge;
+  }
+  return `${bare}${dpop.usedDpop ? '' : error}, ${dpopChallenge}`;
+}
+
+/** The `error` (and `scope`) parameters of a challenge, with their leading comma; `''` for none. */
+function challengeError(exception: OAuth2Exception, challenge: true | string): string {
   if (challenge === true) {
-    return bare;
+    return '';
   }
   if (challenge === 'insufficient_scope') {
     const scopes = exception.details.requiredScopes ?? [];
-    return `${bare}, error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}`;
+    return `, error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}`;
   }
-  return `${bare}, error="${challenge}"`;
+  return `, error="${challenge}"`;
 }
 
 /**
@@ -78,6 +94,9 @@ export function renderErrorResponse(
   const challenge = wwwAuthenticate(exception, settings.realm, profile, settings.protectedResource?.metadataUrl);
   if (challenge) {
     headers['WWW-Authenticate'] = challenge;
+  }
+  if (exception.details.dpop?.nonce !== undefined) {
+    headers['DPoP-Nonce'] = exception.details.dpop.nonce;
   }
   if (entry.retryAfter) {
     headers['Retry-After'] = String(

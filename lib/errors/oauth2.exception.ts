@@ -18,6 +18,22 @@ export interface OAuth2ExceptionDetails {
    * `invalid_request`; the others answer as for the key.
    */
   readonly invalidRequest?: boolean;
+  /** The route accepts DPoP (RFC 9449): the challenge names it. */
+  readonly dpop?: OAuth2DpopChallenge;
+}
+
+/** What the `DPoP` challenge of a rejection says (RFC 9449 §7.1). */
+export interface OAuth2DpopChallenge {
+  /** The algorithms a proof may use, space-separated. */
+  readonly algs: string;
+  /** Bearer is accepted too: both challenges are sent, Bearer first. */
+  readonly bearer: boolean;
+  /** The request used the DPoP scheme: the key's error code goes on the DPoP challenge. */
+  readonly usedDpop: boolean;
+  /** A fault of the proof, on the DPoP challenge whatever the scheme used. */
+  readonly error?: 'invalid_dpop_proof' | 'use_dpop_nonce';
+  /** A fresh server nonce, sent as the `DPoP-Nonce` header (RFC 9449 §9). */
+  readonly nonce?: string;
 }
 
 /** The default JSON body of a rejected request: Nest's shape plus the key. */

@@ -3,8 +3,13 @@ import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import { TokenCache } from '../cache/token-cache';
 import { TokenCacheRegistry } from '../cache/token-cache.registry';
+import { requestHtu } from '../dpop/dpop-htu';
+import { DpopProofRejection, verifyDpopProof } from '../dpop/dpop-proof';
+import { DpopReplayStore, dpopReplayKey } from '../dpop/dpop-replay';
+import { dpopProofOf, dpopTarget, findRequestDpopToken, requestMethod } from '../dpop/dpop-request';
+import { type DpopRoute, dpopRouteOf } from '../dpop/dpop-route';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
-import { OAuth2Exception } from '../errors/oauth2.exception';
+import { type OAuth2DpopChallenge, OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 import type { OAuth2ResourceSelector, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
@@ -56,6 +61,8 @@ export class OAuth2Guard implements CanActivate {
   private readonly policies = new RouteMemo<ResolvedOAuth2Policy>();
   private readonly skipped = new RouteMemo<boolean>();
   private readonly claims = new WeakMap<IntrospectionPayload, KnownClaims>();
+  /** The `jti`s of DPoP proofs seen, when the route's cache has no shared store. */
+  private readonly dpopReplays = new DpopReplayStore();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -78,7 +85,17 @@ export class OAuth2Guard implements CanActivate {
       return this.canActivateOutsideHttp(context);
     }
     const request = this.getRequest(context);
-    return this.check(context, request, requestState(request), false);
+    const state = requestState(request);
+    try {
+      const result = this.check(context, request, state, false);
+      return result instanceof Promise
+        ? result.catch((error: unknown) => {
+            throw this.withDpopChallenge(error, context, state);
+          })
+        : result;
+    } catch (error) {
+      throw this.withDpopChallenge(error, context, state);
+    }
   }
 
   /**
@@ -96,9 +113,7 @@ export class OAuth2Guard implements CanActivate {
     let token = state.attributes['oauth.access_token'];
     if (token === undefined) {
       try {
-        // A token the guard extracted is checked here rather than in extractToken(), so that a subclass's
-        // extractToken() cannot send a malformed one to the authorization server either.
-        token = this.wellFormed(this.extractToken(request, policy));
+        token = this.credentialOf(request, state, policy);
       } catch (error) {
         if (isNoCredential(error) && this.isOptional(context)) {
           return true;
@@ -106,8 +121,41 @@ export class OAuth2Guard implements CanActivate {
         throw error;
       }
       state.attributes['oauth.access_token'] = token;
+      if (state.dpopProof !== undefined) {
+        const cache = this.resolveCache(context, policy);
+        const first = this.firstUseOfProof(state, policy, cache);
+        if (first instanceof Promise) {
+          const checked = token;
+          return first.then(() =>
+            this.checkToken(context, request, state, policy, resource, cache, checked, synthetic),
+          );
+        }
+        return this.checkToken(context, request, state, policy, resource, cache, token, synthetic);
+      }
     }
-    const cache = this.resolveCache(context, policy);
+    return this.checkToken(
+      context,
+      request,
+      state,
+      policy,
+      resource,
+      this.resolveCache(context, policy),
+      token,
+      synthetic,
+    );
+  }
+
+  /** The checks of a call's token, once read: its introspection (or cached answer), its claims and scopes. */
+  private checkToken(
+    context: ExecutionContext,
+    request: GuardedRequest,
+    state: OAuth2RequestState,
+    policy: ResolvedOAuth2Policy,
+    resource: OAuth2Resource,
+    cache: TokenCache | undefined,
+    token: string,
+    synthetic: boolean,
+  ): boolean | Promise<boolean> {
     let payload: IntrospectionPayload | Promise<IntrospectionPayload>;
     try {
       payload = this.introspectOnce(state, resource, cache, token);
@@ -180,6 +228,7 @@ export class OAuth2Guard implements CanActivate {
     } catch (error) {
       throw this.rejected(error, "the payload's time, audience and issuer claims", token);
     }
+    this.checkDpopBinding(state, payload, policy, token);
     try {
       this.checkScopes(claims, policy);
     } catch (error) {
@@ -391,6 +440,176 @@ export class OAuth2Guard implements CanActivate {
       this.logger.error(`the ${field} function threw (${error instanceof Error ? error.name : typeof error})`);
       return undefined;
     }
+  }
+
+  /**
+   * The call's token: a Bearer one (through {@link extractToken}), else, where the route accepts DPoP,
+   * one of the DPoP scheme whose proof holds (RFC 9449 §7.1). A token the guard extracted is checked
+   * here rather than in extractToken(), so that a subclass's extractToken() cannot send a malformed
+   * one to the authorization server either.
+   */
+  private credentialOf(request: GuardedRequest, state: OAuth2RequestState, policy: ResolvedOAuth2Policy): string {
+    let bearer: string;
+    try {
+      bearer = this.extractToken(request, policy);
+    } catch (error) {
+      const token = isNoCredential(error) && policy.dpop !== 'off' ? findRequestDpopToken(request) : undefined;
+      if (token === undefined) {
+        throw error;
+      }
+      return this.dpopCredential(request, state, policy, token);
+    }
+    if (policy.dpop === 'required') {
+      this.logger.debug(
+        `rejected (${OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN}): a Bearer token where DPoP is required`,
+      );
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+    }
+    return this.wellFormed(bearer);
+  }
+
+  /** The token of `Authorization: DPoP`, once its `DPoP` proof passed RFC 9449 §4.3's checks (but the key binding, after introspection). */
+  private dpopCredential(
+    request: GuardedRequest,
+    state: OAuth2RequestState,
+    policy: ResolvedOAuth2Policy,
+    token: string,
+  ): string {
+    this.wellFormed(this.nonEmpty(token));
+    const route = dpopRouteOf(policy);
+    const proof = dpopProofOf(request);
+    const method = requestMethod(request);
+    const htu = requestHtu(dpopTarget(request), this.options.publicUrl);
+    let verified: ReturnType<typeof verifyDpopProof>;
+    if (proof === undefined || proof === null) {
+      verified = new DpopProofRejection(
+        'invalid_dpop_proof',
+        proof === null ? 'several DPoP headers' : 'no DPoP header',
+      );
+    } else if (method === undefined || htu === undefined) {
+      verified = new DpopProofRejection('invalid_dpop_proof', "the request's method or URL cannot be read");
+    } else {
+      verified = verifyDpopProof(proof, {
+        method,
+        htu,
+        token,
+        algorithms: route.algorithms,
+        now: Date.now() / 1000,
+        maxAgeSeconds: route.maxAgeSeconds,
+        toleranceSeconds: route.toleranceSeconds,
+        nonces: route.nonces,
+      });
+    }
+    if (verified instanceof DpopProofRejection) {
+      throw this.dpopRejected(route, verified.error, verified.reason, token);
+    }
+    state.dpopProof = verified;
+    return token;
+  }
+
+  /**
+   * Records the proof's `jti` (RFC 9449 §11.1): a second use within its `iat` window is a replay. In the
+   * route's cache when its store is shared (Redis), so that a replay at another instance is caught:
+   * then a promise; at once otherwise.
+   */
+  private firstUseOfProof(
+    state: OAuth2RequestState,
+    policy: ResolvedOAuth2Policy,
+    cache: TokenCache | undefined,
+  ): void | Promise<void> {
+    const proof = state.dpopProof as NonNullable<OAuth2RequestState['dpopProof']>;
+    const route = dpopRouteOf(policy);
+    // Remembered while the proof's iat keeps it acceptable, and a second more.
+    const ttl = Math.max(1000, Math.ceil((proof.iat + route.maxAgeSeconds) * 1000 - Date.now()) + 1000);
+    const token = state.attributes['oauth.access_token'] ?? '';
+    const first = this.dpopReplays.firstUse(dpopReplayKey(proof.jkt, proof.jti), ttl, cache);
+    const verdict = (fresh: boolean): void => {
+      if (!fresh) {
+        throw this.dpopRejected(route, 'invalid_dpop_proof', 'a replayed proof (its jti was seen)', token);
+      }
+    };
+    return first instanceof Promise ? first.then(verdict) : verdict(first);
+  }
+
+  /**
+   * The binding of the token to the proof's key (RFC 9449 §4.3 check 12, §7.2): a token whose answer
+   * has `cnf.jkt` must come with the DPoP scheme and a proof of that key; one sent as Bearer is refused
+   * in every mode (it is a stolen token as often as not). Costs one property read for a Bearer request.
+   */
+  private checkDpopBinding(
+    state: OAuth2RequestState,
+    payload: IntrospectionPayload,
+    policy: ResolvedOAuth2Policy,
+    token: string,
+  ): void {
+    const cnf = payload.cnf;
+    const proof = state.dpopProof;
+    if (proof === undefined && cnf === undefined) {
+      return;
+    }
+    const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+    if (proof === undefined) {
+      if (jkt !== undefined) {
+        this.logger.debug(
+          `rejected (${OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN}): a DPoP-bound token sent as Bearer, token sha256:${tokenFingerprint(token)}`,
+        );
+        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+      }
+      return;
+    }
+    if (jkt !== proof.jkt) {
+      throw this.dpopRejected(
+        dpopRouteOf(policy),
+        'invalid_dpop_proof',
+        jkt === undefined
+          ? 'the token is not bound to a key (no cnf.jkt)'
+          : "the proof's key is not the token's (cnf.jkt)",
+        token,
+      );
+    }
+  }
+
+  /** A refused proof: `OAUTH2_INVALID_ACCESS_TOKEN` with the DPoP challenge's error (and a fresh nonce for `use_dpop_nonce`). */
+  private dpopRejected(
+    route: DpopRoute,
+    error: 'invalid_dpop_proof' | 'use_dpop_nonce',
+    reason: string,
+    token: string,
+  ): OAuth2Exception {
+    this.logger.debug(
+      `rejected (${OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN}) at the DPoP proof: ${reason}, token sha256:${tokenFingerprint(token)}`,
+    );
+    const nonce = error === 'use_dpop_nonce' ? route.nonces?.current() : undefined;
+    return new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN, {
+      dpop: { ...this.dpopChallenge(route, true), error, ...(nonce !== undefined && { nonce }) },
+    });
+  }
+
+  /**
+   * An HTTP rejection on a route that accepts DPoP, with its challenge (RFC 9449 §7.1): `DPoP algs="..."`,
+   * beside the Bearer one unless DPoP is required. Anything else unchanged.
+   */
+  private withDpopChallenge(error: unknown, context: ExecutionContext, state: OAuth2RequestState): unknown {
+    if (!(error instanceof OAuth2Exception) || error.details.dpop !== undefined) {
+      return error;
+    }
+    let route: DpopRoute;
+    try {
+      route = dpopRouteOf(this.resolvePolicy(context));
+    } catch {
+      return error;
+    }
+    if (route.mode === 'off') {
+      return error;
+    }
+    return new OAuth2Exception(error.key, {
+      ...error.details,
+      dpop: this.dpopChallenge(route, state.dpopProof !== undefined),
+    });
+  }
+
+  private dpopChallenge(route: DpopRoute, usedDpop: boolean): OAuth2DpopChallenge {
+    return { algs: route.algs, bearer: route.mode !== 'required', usedDpop };
   }
 
   /**

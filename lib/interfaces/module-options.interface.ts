@@ -49,6 +49,12 @@ export interface OAuth2ModuleOptions {
    * and the default of `policy.audiences`. See docs/mcp.md.
    */
   protectedResource?: OAuth2ProtectedResourceOptions;
+  /**
+   * The origin clients call (with a base path when a proxy adds one), e.g. `https://api.example.com`:
+   * the URL a DPoP proof's `htu` must name is this followed by the request's path. Without it, the
+   * request's `Host` header and the scheme the framework reports. See docs/dpop.md.
+   */
+  publicUrl?: string;
 }
 
 /**

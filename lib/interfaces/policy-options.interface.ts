@@ -45,6 +45,38 @@ export interface OAuth2PolicyOptions {
   audiences?: string[] | false;
   /** The token's `iss` must be one of these, else `OAUTH2_INVALID_ACCESS_TOKEN`. Default `false`: not checked. */
   issuers?: string[] | false;
+  /**
+   * DPoP (RFC 9449): `'allowed'` (default) accepts `Authorization: DPoP` with a proof beside Bearer;
+   * `'required'` refuses Bearer; `'off'` does not read the DPoP scheme. In every mode a token bound
+   * to a key (`cnf.jkt`) is refused as Bearer. See docs/dpop.md.
+   */
+  dpop?: OAuth2DpopMode;
+  /** The JWS algorithms a DPoP proof may use. Default: every asymmetric one (ES256/384/512, EdDSA, PS256/384/512, RS256/384/512). */
+  dpopAlgorithms?: OAuth2DpopAlgorithm[];
+  /**
+   * Server nonces in DPoP proofs (RFC 9449 §9): `true`, or `{ secret, lifetimeSeconds }`. A proof
+   * without the current nonce gets 401 `use_dpop_nonce` and a `DPoP-Nonce` header. A fleet of
+   * instances needs the same `secret` on each. Default `false`.
+   */
+  dpopNonces?: boolean | OAuth2DpopNonceOptions;
+}
+
+/** How the guard treats DPoP (RFC 9449): see {@link OAuth2PolicyOptions.dpop}. */
+export type OAuth2DpopMode = 'off' | 'allowed' | 'required';
+
+/** A JWS algorithm a DPoP proof may be signed with. */
+export type OAuth2DpopAlgorithm =
+  'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'PS256' | 'PS384' | 'PS512' | 'RS256' | 'RS384' | 'RS512';
+
+/** Server nonces of DPoP proofs (`policy.dpopNonces`). */
+export interface OAuth2DpopNonceOptions {
+  /**
+   * The HMAC secret nonces are made with, at least 32 characters, the same on every instance of a
+   * fleet. Default: a random secret per process (one instance only).
+   */
+  secret?: string;
+  /** How long a nonce is handed out, in seconds (it stays good one more period). 10 to 3600; default 300. */
+  lifetimeSeconds?: number;
 }
 
 /** The policy after defaults: what the guard applies to one route. */
@@ -60,4 +92,10 @@ export interface ResolvedOAuth2Policy {
   readonly clockToleranceSeconds: number;
   readonly audiences: readonly string[] | false;
   readonly issuers: readonly string[] | false;
+  /** Default `'allowed'`. */
+  readonly dpop?: OAuth2DpopMode;
+  /** Default: every algorithm of {@link OAuth2DpopAlgorithm}. */
+  readonly dpopAlgorithms?: readonly OAuth2DpopAlgorithm[];
+  /** Default `false`. */
+  readonly dpopNonces?: boolean | OAuth2DpopNonceOptions;
 }

@@ -1,8 +1,9 @@
-import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Allow, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { isAsyncFunction } from '../common/is-async-function';
 import { isJsonObject } from '../common/is-json-object';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import type { OAuth2PolicyOptions } from '../interfaces/policy-options.interface';
+import { dpopPolicyProblems } from './dpop-options';
 import { type OptionProblem, schemaProblems } from './option-problem';
 import { IsNonEmptyStringListOrFalse, IsStringOrFunction } from './validation-decorators';
 
@@ -22,6 +23,10 @@ export class PolicySchema {
   @IsOptional() @IsInt() @Min(0) @Max(3600) clockToleranceSeconds?: number;
   @IsOptional() @IsNonEmptyStringListOrFalse() audiences?: unknown;
   @IsOptional() @IsNonEmptyStringListOrFalse() issuers?: unknown;
+  // Checked by dpopPolicyProblems (dpop-options.ts).
+  @Allow() dpop?: unknown;
+  @Allow() dpopAlgorithms?: unknown;
+  @Allow() dpopNonces?: unknown;
 }
 
 /** Validation problems of a policy (module default or decorator), without name look-ups. */
@@ -30,6 +35,7 @@ export function policyProblems(raw: unknown, field: string): OptionProblem[] {
     return [{ field, problem: 'must be an object with the policy options (oauthResource, requiredScopes, ...).' }];
   }
   const problems = schemaProblems(PolicySchema, raw, field, 'a policy option');
+  problems.push(...dpopPolicyProblems(raw, field));
   for (const selector of ['oauthResource', 'oauthCacheResource']) {
     // The guard calls a selector synchronously: an async one gives a Promise, never a name, so every request
     // would fail. A plain function that returns a Promise cannot be told apart before it is called.

@@ -25,6 +25,8 @@ export interface ResolvedOAuth2ModuleOptions {
   readonly transports: ResolvedOAuth2TransportOptions;
   /** RFC 9728 metadata, when `protectedResource` is set. */
   readonly protectedResource?: ResolvedProtectedResource;
+  /** `publicUrl`, normalised, without a trailing slash. */
+  readonly publicUrl?: string;
 }
 
 /** `protectedResource` after validation: the options, and where its document is served. */

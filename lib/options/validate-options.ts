@@ -4,6 +4,7 @@ import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import type { OAuth2ModuleOptions } from '../interfaces/module-options.interface';
 import { DEFAULT_REALM } from '../oauth2.constants';
 import { cachesProblems, resolveCacheOptions } from './cache-options.schema';
+import { publicUrlProblems, resolvePublicUrl } from './dpop-options';
 import { type OptionProblem, unknownKeys } from './option-problem';
 import { namedReferenceProblems, policyProblems } from './policy-options.schema';
 import { protectedResourceProblems, resolveProtectedResource } from './protected-resource.schema';
@@ -23,6 +24,7 @@ const MODULE_OPTION_NAMES = [
   'retryAfterSeconds',
   'transports',
   'protectedResource',
+  'publicUrl',
 ];
 
 /**
@@ -45,6 +47,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     ...errorProfileProblems(raw.errorProfile, raw.retryAfterSeconds),
     ...transportOptionProblems(raw.transports),
     ...protectedResourceProblems(raw.protectedResource),
+    ...publicUrlProblems(raw.publicUrl),
   ];
   const options = raw as unknown as OAuth2ModuleOptions;
   if (problems.length === 0) {
@@ -74,5 +77,6 @@ function resolveModuleOptions(options: OAuth2ModuleOptions): ResolvedOAuth2Modul
     retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
     transports: resolveTransportOptions(options.transports),
     ...(protectedResource && { protectedResource }),
+    ...(options.publicUrl !== undefined && { publicUrl: resolvePublicUrl(options.publicUrl) }),
   };
 }

@@ -1,3 +1,4 @@
+import type { VerifiedDpopProof } from '../dpop/dpop-proof';
 import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interfaces/introspection.interface';
 
 /**
@@ -18,6 +19,8 @@ type Introspection = IntrospectionPayload | Promise<IntrospectionPayload>;
  */
 export class OAuth2RequestState {
   readonly attributes: OAuth2RequestAttributes = {};
+  /** The request's DPoP proof, once verified: the token came with the DPoP scheme (RFC 9449). */
+  dpopProof?: VerifiedDpopProof;
   private firstResource?: string;
   private firstIntrospection?: Introspection;
   private otherIntrospections?: Map<string, Introspection>;
