@@ -553,7 +553,12 @@ export class OAuth2Guard implements CanActivate {
         this.logger.debug(
           `rejected (${OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN}): a DPoP-bound token sent as Bearer, token sha256:${tokenFingerprint(token)}`,
         );
-        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+        const route = dpopRouteOf(policy);
+        // The DPoP challenge tells the client which scheme its token needs, where the route takes it.
+        throw new OAuth2Exception(
+          OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN,
+          route.mode === 'off' ? {} : { dpop: this.dpopChallenge(route, false) },
+        );
       }
       return;
     }
@@ -586,8 +591,10 @@ export class OAuth2Guard implements CanActivate {
   }
 
   /**
-   * An HTTP rejection on a route that accepts DPoP, with its challenge (RFC 9449 §7.1): `DPoP algs="..."`,
-   * beside the Bearer one unless DPoP is required. Anything else unchanged.
+   * An HTTP rejection with the route's DPoP challenge (RFC 9449 §7.1), `DPoP algs="..."`: on every
+   * rejection where DPoP is required (alone), and where it is allowed, for a request that came with a
+   * valid proof (beside the Bearer one). A request that never spoke DPoP to a route that merely allows
+   * it (the default) gets the Bearer challenge it got before DPoP existed here. Anything else unchanged.
    */
   private withDpopChallenge(error: unknown, context: ExecutionContext, state: OAuth2RequestState): unknown {
     if (!(error instanceof OAuth2Exception) || error.details.dpop !== undefined) {
@@ -599,7 +606,7 @@ export class OAuth2Guard implements CanActivate {
     } catch {
       return error;
     }
-    if (route.mode === 'off') {
+    if (route.mode === 'off' || (route.mode === 'allowed' && state.dpopProof === undefined)) {
       return error;
     }
     return new OAuth2Exception(error.key, {
