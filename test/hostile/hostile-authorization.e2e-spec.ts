@@ -25,7 +25,8 @@ const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** What the guard should make of the Authorization values the server received. */
-type Expected = { kind: 'no-header' } | { kind: 'no-token' } | { kind: 'token'; token: string };
+type Expected =
+  { kind: 'no-header' } | { kind: 'no-token' } | { kind: 'token'; token: string } | { kind: 'dpop-without-proof' };
 
 /** RFC 6750 §2.1 as behaviour.md §2.4 states it: the first Bearer value wins; the token is the rest, OWS-trimmed. */
 function model(values: readonly string[]): Expected {
@@ -34,6 +35,15 @@ function model(values: readonly string[]): Expected {
     if (match) {
       const token = owsTrimmed(match[1] ?? '');
       return token ? { kind: 'token', token } : { kind: 'no-token' };
+    }
+  }
+  // No Bearer value: the DPoP scheme (RFC 9449), which the default policy allows. Without a DPoP proof
+  // header, such a token is refused before introspection; the scheme alone holds no token.
+  for (const value of values) {
+    const match = /^dpop(?:[ \t]+([\s\S]*))?$/i.exec(value);
+    if (match) {
+      const token = owsTrimmed(match[1] ?? '');
+      return token ? { kind: 'dpop-without-proof' } : { kind: 'no-token' };
     }
   }
   return { kind: 'no-header' };
@@ -173,6 +183,10 @@ describe.each(ADAPTERS)('hostile Authorization headers, on %s', (adapter) => {
         return;
       case 'no-token':
         expect([response.status, body.key]).toEqual([401, 'OAUTH2_MISSING_ACCESS_TOKEN']);
+        expect(introspected).toEqual([]);
+        return;
+      case 'dpop-without-proof':
+        expect([response.status, body.key]).toEqual([401, 'OAUTH2_INVALID_ACCESS_TOKEN']);
         expect(introspected).toEqual([]);
         return;
       case 'token':
