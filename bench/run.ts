@@ -17,6 +17,7 @@ import { Agent, request } from 'node:http';
 import { createServer, connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { measureDpopCost } from './dpop-micro';
 import { measureGuardHit } from './guard-micro';
 import { type InterleavedRun, type TimedRequest, measureInterleaved, medianRun } from './interleaved';
 
@@ -675,6 +676,12 @@ async function main(): Promise<void> {
   };
   const guardHit = await measureGuardHit(QUICK ? 50_000 : 200_000);
   const guardHitNanoseconds = { hot: Math.round(guardHit.hot), cold: Math.round(guardHit.cold) };
+  const dpop = await measureDpopCost(QUICK ? 1000 : 5000);
+  const dpopMicroseconds = {
+    bearer: Number(dpop.bearer.toFixed(1)),
+    ES256: Number(dpop.ES256.toFixed(1)),
+    EdDSA: Number(dpop.EdDSA.toFixed(1)),
+  };
   const graphqlLines = Object.entries(results).map(
     ([adapter, figures]) =>
       `${figures.graphql.label}, ${adapter} (${figures.graphql.driver}): ${figures.graphql.ratio.toFixed(2)} (${figures.graphql.ratioRange[0].toFixed(2)}–${figures.graphql.ratioRange[1].toFixed(2)})`,
@@ -688,6 +695,7 @@ async function main(): Promise<void> {
     pinned: PINNING,
     machine,
     guardHitNanoseconds,
+    dpopMicroseconds,
     results,
     targets: targets(results),
   };
@@ -695,7 +703,7 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'bench', 'results', `${report.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(
-    `\n${table(results)}\n\n${graphqlLines.join('\n')}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+    `\n${table(results)}\n\n${graphqlLines.join('\n')}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\nDPoP (proof verified on every request), memory-cache hit: Bearer ${dpopMicroseconds.bearer} µs, DPoP ES256 ${dpopMicroseconds.ES256} µs, DPoP EdDSA ${dpopMicroseconds.EdDSA} µs\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
   );
   console.log(`raw figures: ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
 }

@@ -25,6 +25,14 @@ const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'P-256', ES384: 'P-
 /** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3). */
 const MIN_RSA_BITS = 2048;
 
+/** How many public keys {@link publicKeyOf} keeps, by their JWK: past it, the oldest goes first. */
+const MAX_KEPT_KEYS = 10_000;
+/**
+ * Public keys already read, by their RFC 7638 canonical JWK: a client signs every proof with the same
+ * key, and reading a JWK into a `KeyObject` costs about as much as verifying a signature.
+ */
+const KEPT_KEYS = new Map<string, KeyObject>();
+
 /**
  * The public key of a proof's `jwk` header for its `alg`, or a reason to refuse it: a key of another
  * type or curve than the algorithm's, a private key (RFC 9449 §4.3 check 7), an RSA key under 2048 bits.
@@ -44,15 +52,27 @@ export function publicKeyOf(jwk: Record<string, unknown>, alg: DpopAlgorithm): K
   } else if (jwk.kty !== 'RSA') {
     return `${alg} needs an RSA key`;
   }
+  const canonical = canonicalJwk(jwk);
+  if (canonical === undefined) {
+    return 'the jwk lacks a member of its key type';
+  }
+  const kept = KEPT_KEYS.get(canonical);
+  if (kept !== undefined) {
+    return kept;
+  }
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    key = createPublicKey({ key: JSON.parse(canonical) as JsonWebKey, format: 'jwk' });
   } catch {
     return 'the jwk is not a valid public key';
   }
   if (jwk.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
     return `RSA keys need at least ${MIN_RSA_BITS} bits`;
   }
+  if (KEPT_KEYS.size >= MAX_KEPT_KEYS) {
+    KEPT_KEYS.delete(KEPT_KEYS.keys().next().value as string);
+  }
+  KEPT_KEYS.set(canonical, key);
   return key;
 }
 
@@ -69,6 +89,15 @@ const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly string[]>> = {
  * guard's check of a proof then needs no promise. `undefined` for a key type or member it cannot read.
  */
 export function jwkThumbprint(jwk: Record<string, unknown>): string | undefined {
+  const canonical = canonicalJwk(jwk);
+  return canonical === undefined ? undefined : hash('sha256', canonical, 'base64url');
+}
+
+/**
+ * RFC 7638 §3's canonical form of a public JWK: its key type's required members only, in lexicographic
+ * order, without whitespace. `undefined` for a key type or member it cannot read.
+ */
+function canonicalJwk(jwk: Record<string, unknown>): string | undefined {
   const members = typeof jwk.kty === 'string' ? THUMBPRINT_MEMBERS[jwk.kty] : undefined;
   if (members === undefined) {
     return undefined;
@@ -81,7 +110,7 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string | undefined 
     }
     canonical[member] = value;
   }
-  // JSON.stringify writes the members in insertion order, which is the lexicographic order above,
-  // without whitespace: RFC 7638 §3's canonical form (the values are base64url or names, no escapes).
-  return hash('sha256', JSON.stringify(canonical), 'base64url');
+  // JSON.stringify writes the members in insertion order, the lexicographic order above (the values
+  // are base64url or names: nothing to escape).
+  return JSON.stringify(canonical);
 }
