@@ -33,6 +33,7 @@ import { RouteMemo } from './route-memo';
 import { routePolicy } from './route-policy';
 import { hasRequiredScopes } from './scopes';
 import { audienceMatches, issuerMatches } from './token-binding';
+import { certificateBindingRejection } from './certificate-binding';
 import { TokenIntrospectionService } from './token-introspection.service';
 
 /** The query parameter of RFC 6750 §2.3. */
@@ -229,6 +230,14 @@ export class OAuth2Guard implements CanActivate {
       throw this.rejected(error, "the payload's time, audience and issuer claims", token);
     }
     this.checkDpopBinding(state, payload, policy, token);
+    // One property read for an unbound token on a route that does not require binding.
+    if (payload.cnf !== undefined || policy.requireCertificateBinding) {
+      try {
+        this.checkCertificateBinding(request, payload, policy);
+      } catch (error) {
+        throw this.rejected(error, 'the certificate binding', token);
+      }
+    }
     try {
       this.checkScopes(claims, policy);
     } catch (error) {
@@ -401,6 +410,30 @@ export class OAuth2Guard implements CanActivate {
       known.issuers = issuers;
     }
     return known.claims;
+  }
+
+  /**
+   * RFC 8705 §3: a token bound to a client certificate (`cnf["x5t#S256"]`) needs that certificate on
+   * the request (the TLS connection's, or the trusted proxy's `trustedClientCertificateHeader`); with
+   * `requireCertificateBinding`, an unbound token is refused too. On every request, a cached payload's
+   * too: the binding belongs to the request. Outside HTTP (WebSocket, microservices) there is no
+   * certificate, so a bound token is refused there.
+   */
+  protected checkCertificateBinding(
+    request: GuardedRequest,
+    payload: IntrospectionPayload,
+    policy: ResolvedOAuth2Policy,
+  ): void {
+    const reason = certificateBindingRejection(
+      payload,
+      request,
+      policy.requireCertificateBinding,
+      this.options.trustedClientCertificateHeader,
+    );
+    if (reason !== undefined) {
+      this.logger.debug(`certificate binding not proven: ${reason}`);
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+    }
   }
 
   /** Checks the required scopes, when the policy asks for it. */

@@ -55,6 +55,14 @@ export interface OAuth2ModuleOptions {
    * request's `Host` header and the scheme the framework reports. See docs/dpop.md.
    */
   publicUrl?: string;
+  /**
+   * RFC 9440: the header (`Client-Cert`) in which a trusted TLS-terminating proxy passes the client's
+   * certificate, for certificate-bound tokens (RFC 8705). Set it only when every request comes through
+   * that proxy and the proxy replaces any such header a client sends: then the header alone counts, never
+   * the certificate of the connection (the proxy's). Default: not read; the certificate is the one of
+   * the TLS connection to the application's own HTTPS server. See docs/certificate-bound-tokens.md.
+   */
+  trustedClientCertificateHeader?: string;
 }
 
 /**

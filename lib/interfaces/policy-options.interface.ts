@@ -59,6 +59,12 @@ export interface OAuth2PolicyOptions {
    * instances needs the same `secret` on each. Default `false`.
    */
   dpopNonces?: boolean | OAuth2DpopNonceOptions;
+  /**
+   * RFC 8705: refuse tokens that are not certificate-bound (no `cnf["x5t#S256"]` in the introspection
+   * answer) with `OAUTH2_INVALID_ACCESS_TOKEN`. A bound token is checked against the request's client
+   * certificate whatever this says. Default false.
+   */
+  requireCertificateBinding?: boolean;
 }
 
 /** How the guard treats DPoP (RFC 9449): see {@link OAuth2PolicyOptions.dpop}. */
@@ -98,4 +104,5 @@ export interface ResolvedOAuth2Policy {
   readonly dpopAlgorithms?: readonly OAuth2DpopAlgorithm[];
   /** Default `false`. */
   readonly dpopNonces?: boolean | OAuth2DpopNonceOptions;
+  readonly requireCertificateBinding: boolean;
 }

@@ -27,6 +27,7 @@ export class PolicySchema {
   @Allow() dpop?: unknown;
   @Allow() dpopAlgorithms?: unknown;
   @Allow() dpopNonces?: unknown;
+  @IsOptional() @IsBoolean() requireCertificateBinding?: boolean;
 }
 
 /** Validation problems of a policy (module default or decorator), without name look-ups. */

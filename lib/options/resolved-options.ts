@@ -27,6 +27,8 @@ export interface ResolvedOAuth2ModuleOptions {
   readonly protectedResource?: ResolvedProtectedResource;
   /** `publicUrl`, normalised, without a trailing slash. */
   readonly publicUrl?: string;
+  /** `trustedClientCertificateHeader` in lower case, when set. */
+  readonly trustedClientCertificateHeader?: string;
 }
 
 /** `protectedResource` after validation: the options, and where its document is served. */
@@ -49,6 +51,7 @@ export const DEFAULT_POLICY: ResolvedOAuth2Policy = Object.freeze({
   clockToleranceSeconds: DEFAULT_CLOCK_TOLERANCE_SECONDS,
   audiences: false,
   issuers: false,
+  requireCertificateBinding: false,
 });
 
 /**

@@ -23,6 +23,7 @@ import {
 } from './option-problem';
 import { tlsOptionProblems } from './tls-options';
 import { IsHttpUrl, IsRequired, IsStringOrFalse, IsUrlOrPath } from './validation-decorators';
+import { signedIntrospectionProblems } from './sender-constraint-options';
 
 const HTTP_METHODS = ['GET', 'POST'];
 
@@ -147,6 +148,7 @@ export function resourcesProblems(raw: unknown): OptionProblem[] {
     } else if (resource.type === 'generic') {
       problems.push(...schemaProblems(GenericResourceSchema, resource, field, "an option of a 'generic' resource"));
       problems.push(...genericResourceProblems(resource, field));
+      problems.push(...signedIntrospectionProblems(resource, field));
       const urls = [
         resource.introspectionEndpoint,
         resource.issuer,

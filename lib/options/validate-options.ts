@@ -11,6 +11,7 @@ import { protectedResourceProblems, resolveProtectedResource } from './protected
 import { DEFAULT_POLICY, type ResolvedOAuth2ModuleOptions, mergePolicy } from './resolved-options';
 import { resourcesProblems } from './resource-options.schema';
 import { errorProfileProblems, realmProblems, responseTemplatesProblems } from './response-options';
+import { clientCertificateHeaderProblems, resolveClientCertificateHeader } from './sender-constraint-options';
 import { resolveTransportOptions, transportOptionProblems } from './transport-options';
 
 /** The options of `forRoot()`: anything else is a typo, refused at start-up. */
@@ -25,6 +26,7 @@ const MODULE_OPTION_NAMES = [
   'transports',
   'protectedResource',
   'publicUrl',
+  'trustedClientCertificateHeader',
 ];
 
 /**
@@ -48,6 +50,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     ...transportOptionProblems(raw.transports),
     ...protectedResourceProblems(raw.protectedResource),
     ...publicUrlProblems(raw.publicUrl),
+    ...clientCertificateHeaderProblems(raw.trustedClientCertificateHeader, 'trustedClientCertificateHeader'),
   ];
   const options = raw as unknown as OAuth2ModuleOptions;
   if (problems.length === 0) {
@@ -78,5 +81,8 @@ function resolveModuleOptions(options: OAuth2ModuleOptions): ResolvedOAuth2Modul
     transports: resolveTransportOptions(options.transports),
     ...(protectedResource && { protectedResource }),
     ...(options.publicUrl !== undefined && { publicUrl: resolvePublicUrl(options.publicUrl) }),
+    ...(options.trustedClientCertificateHeader !== undefined && {
+      trustedClientCertificateHeader: resolveClientCertificateHeader(options.trustedClientCertificateHeader),
+    }),
   };
 }
