@@ -188,7 +188,24 @@ export interface GenericOAuth2ResourceOptions extends OAuth2ResourceCommonOption
   userInfoEndpoint?: string;
   /** Default `GET`. */
   userInfoEndpointMethod?: OAuth2HttpMethod;
+  /**
+   * `'jwt'`: ask for signed introspection answers (RFC 9701, `Accept: application/token-introspection+jwt`)
+   * and accept nothing else: the answer must be a JWS from the issuer's keys, with `iss` the `issuer`, `aud`
+   * the `clientId` and a fresh `iat`, else `OAUTH2_INVALID_SERVER_RESPONSE`. Needs `issuer` and `clientId`.
+   * Default `'json'` (RFC 7662's plain answer). See docs/signed-introspection.md.
+   */
+  introspectionResponseFormat?: OAuth2IntrospectionResponseFormat;
+  /**
+   * The JWK set that signs the introspection answers when `introspectionResponseFormat` is `'jwt'`.
+   * Default: the `jwks_uri` of the issuer's metadata. Fetched through this resource's HTTP client (its
+   * `tls`, `proxy` and timeouts), kept, and fetched again at most once a minute when an answer names a key
+   * it does not hold.
+   */
+  jwksUri?: string;
 }
+
+/** How a generic resource's introspection answers come: RFC 7662 JSON, or RFC 9701 signed JWTs. */
+export type OAuth2IntrospectionResponseFormat = 'json' | 'jwt';
 
 /** The versions of Gravitee Access Management, which differ in endpoint paths and in the `active` rule. */
 export type GraviteeAmVersion = 'V1_X' | 'V2_X' | 'V3_X';

@@ -104,6 +104,9 @@ export class GenericResourceSchema extends ResourceCommonSchema {
   @IsOptional() @IsString() @IsNotEmpty() scopeSeparator?: string;
   @IsOptional() @IsUrlOrPath() userInfoEndpoint?: string;
   @IsOptional() @IsIn(HTTP_METHODS) userInfoEndpointMethod?: string;
+  // Checked beside issuer and clientId by signedIntrospectionProblems().
+  @IsOptional() @IsIn(['json', 'jwt']) introspectionResponseFormat?: string;
+  @IsOptional() @IsHttpUrl() jwksUri?: string;
 }
 
 /** Validation rules of a `gravitee-am` resource. */

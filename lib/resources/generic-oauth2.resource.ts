@@ -3,15 +3,17 @@ import type { IntrospectionPayload } from '../interfaces/introspection.interface
 import type {
   GenericOAuth2ResourceOptions,
   OAuth2HttpMethod,
+  OAuth2IntrospectionResponseFormat,
   OAuth2ResourceHttpOptions,
   OAuth2ResourceProxyOptions,
   OAuth2ResourceTlsOptions,
 } from '../interfaces/resource-options.interface';
 import { readActive } from './active-rule';
-import { AuthorizationServerClient, resolveConnectionLimits } from './authorization-server.client';
+import { AuthorizationServerClient, type ServerAnswer, resolveConnectionLimits } from './authorization-server.client';
 import type { CircuitBreakerSettings } from './circuit-breaker';
 import { OAuth2Resource } from './oauth2-resource';
 import { type OutgoingRequest, basicCredentials, resolveEndpoint, withQuery } from './outgoing-request';
+import { SIGNED_INTROSPECTION_MEDIA_TYPE, SignedIntrospectionVerifier } from './signed-introspection';
 
 /** The options of a generic resource with every default applied. */
 export interface GenericOAuth2ResourceSettings {
@@ -34,6 +36,10 @@ export interface GenericOAuth2ResourceSettings {
   readonly userClaim: string;
   readonly userInfoUrl?: string;
   readonly userInfoEndpointMethod: OAuth2HttpMethod;
+  /** RFC 7662 JSON, or RFC 9701 signed answers (which need `issuer` and `clientId`: checked at start-up). */
+  readonly introspectionResponseFormat: OAuth2IntrospectionResponseFormat;
+  readonly issuer?: string;
+  readonly jwksUri?: string;
   readonly timeout: number;
   readonly maxResponseBytes: number;
   readonly tls?: OAuth2ResourceTlsOptions;
@@ -74,6 +80,9 @@ export function genericResourceSettings(options: GenericOAuth2ResourceOptions): 
         ? undefined
         : resolveEndpoint(options.authorizationServerUrl, options.userInfoEndpoint),
     userInfoEndpointMethod: options.userInfoEndpointMethod ?? 'GET',
+    introspectionResponseFormat: options.introspectionResponseFormat ?? 'json',
+    ...(options.issuer !== undefined && { issuer: options.issuer }),
+    ...(options.jwksUri !== undefined && { jwksUri: options.jwksUri }),
     timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     tls: options.tls,
@@ -90,6 +99,8 @@ export class GenericOAuth2Resource extends OAuth2Resource {
   readonly name: string;
   readonly userClaim: string;
   readonly scopeSeparator: string;
+  /** The verifier of RFC 9701 answers, when the resource asks for them. */
+  protected readonly signedAnswers: SignedIntrospectionVerifier | undefined;
 
   constructor(
     /** The resource's settings, defaults applied. */
@@ -99,11 +110,22 @@ export class GenericOAuth2Resource extends OAuth2Resource {
     this.name = settings.name;
     this.userClaim = settings.userClaim;
     this.scopeSeparator = settings.scopeSeparator;
+    this.signedAnswers =
+      settings.introspectionResponseFormat === 'jwt'
+        ? new SignedIntrospectionVerifier(this.client, {
+            // Both are there: the start-up check refuses 'jwt' without them.
+            issuer: settings.issuer ?? '',
+            audience: settings.clientId ?? '',
+            ...(settings.jwksUri !== undefined && { jwksUri: settings.jwksUri }),
+          })
+        : undefined;
   }
 
   buildIntrospectionRequest(token: string): OutgoingRequest {
     const s = this.settings;
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = {
+      Accept: s.introspectionResponseFormat === 'jwt' ? SIGNED_INTROSPECTION_MEDIA_TYPE : 'application/json',
+    };
     const query = new URLSearchParams();
     const form = new URLSearchParams();
     const hint = s.tokenTypeHint === false ? undefined : s.tokenTypeHint;
@@ -157,6 +179,20 @@ export class GenericOAuth2Resource extends OAuth2Resource {
       url: this.settings.userInfoUrl,
       headers: { Accept: 'application/json', Authorization: `Bearer ${token}` },
     };
+  }
+
+  /**
+   * With `introspectionResponseFormat: 'jwt'`, only a verified RFC 9701 answer: its
+   * `token_introspection` member is the payload. A plain JSON answer is refused, whatever it says.
+   */
+  protected override readIntrospectionAnswer(
+    answer: ServerAnswer,
+  ): IntrospectionPayload | Promise<IntrospectionPayload> {
+    const verifier = this.signedAnswers;
+    if (verifier === undefined || answer.status !== 200) {
+      return super.readIntrospectionAnswer(answer);
+    }
+    return verifier.verify(answer.body).then((introspection) => this.frozenPayload(introspection));
   }
 
   isActive(payload: IntrospectionPayload): boolean | undefined {

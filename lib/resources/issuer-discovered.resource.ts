@@ -89,6 +89,9 @@ export class IssuerDiscoveredResource extends GenericOAuth2Resource {
       } catch (error) {
         found = error instanceof AuthorizationServerError ? error.reason : 'could not be fetched';
       }
+      if (typeof found !== 'string' && found.jwksUri === undefined && this.signedAnswers?.needsJwksUri === true) {
+        found = "has no jwks_uri, which introspectionResponseFormat 'jwt' needs: set the resource's jwksUri";
+      }
       if (typeof found !== 'string') {
         this.adopt(found);
         return undefined;
@@ -114,6 +117,9 @@ export class IssuerDiscoveredResource extends GenericOAuth2Resource {
       introspectionEndpoint: found.introspectionEndpoint,
       ...(useHeader !== undefined && { useClientAuthorizationHeader: useHeader }),
     });
+    if (found.jwksUri !== undefined) {
+      this.signedAnswers?.useDiscoveredJwksUri(found.jwksUri);
+    }
     // The settings are read per request by the base class: the discovered ones replace the placeholder.
     (this as { settings: GenericOAuth2ResourceSettings }).settings = settings;
     this.discovered = true;

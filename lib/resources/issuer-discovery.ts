@@ -5,6 +5,8 @@ export interface DiscoveredEndpoint {
   readonly introspectionEndpoint: string;
   /** `introspection_endpoint_auth_methods_supported`, when the document has it. */
   readonly authMethods?: readonly string[];
+  /** `jwks_uri`, when the document has a usable one (for RFC 9701 signed answers). */
+  readonly jwksUri?: string;
 }
 
 /**
@@ -53,7 +55,9 @@ export function readMetadata(body: string, issuer: string): DiscoveredEndpoint |
   const methods = document.introspection_endpoint_auth_methods_supported;
   const authMethods =
     Array.isArray(methods) && methods.every((method) => typeof method === 'string') ? [...methods] : undefined;
-  return { introspectionEndpoint: endpoint, ...(authMethods && { authMethods }) };
+  const jwksUri =
+    typeof document.jwks_uri === 'string' && isEndpointOf(document.jwks_uri, issuer) ? document.jwks_uri : undefined;
+  return { introspectionEndpoint: endpoint, ...(authMethods && { authMethods }), ...(jwksUri && { jwksUri }) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { freezeJson } from '../common/freeze-json';
 import { isJsonObject } from '../common/is-json-object';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
-import { type AuthorizationServerClient } from './authorization-server.client';
+import { type AuthorizationServerClient, type ServerAnswer } from './authorization-server.client';
 import { AuthorizationServerError } from './authorization-server.error';
 import type { CircuitState } from './circuit-breaker';
 import type { OutgoingRequest } from './outgoing-request';
@@ -54,7 +54,7 @@ export abstract class OAuth2Resource {
       this.client.success();
       return { active: false, payload: Object.freeze({}) };
     }
-    const payload = this.parseAnswer(answer.status, answer.body, answer.retryAfterSeconds);
+    const payload = await this.readIntrospectionAnswer(answer);
     const active = this.isActive(payload);
     if (active === undefined) {
       throw this.client.failure(
@@ -154,6 +154,14 @@ export abstract class OAuth2Resource {
     return false;
   }
 
+  /**
+   * The payload of an introspection answer: RFC 7662 JSON by default; a resource that asks for signed
+   * answers (RFC 9701) verifies them here.
+   */
+  protected readIntrospectionAnswer(answer: ServerAnswer): IntrospectionPayload | Promise<IntrospectionPayload> {
+    return this.parseAnswer(answer.status, answer.body, answer.retryAfterSeconds);
+  }
+
   /** Checks the status and parses a JSON object, or throws with the right key. */
   protected parseAnswer(status: number, body: string, retryAfterSeconds?: number): IntrospectionPayload {
     if (status !== 200) {
@@ -169,6 +177,11 @@ export abstract class OAuth2Resource {
     } catch {
       throw this.client.failure('answered a body that is not JSON', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
     }
+    return this.frozenPayload(parsed);
+  }
+
+  /** An answer's parsed JSON as a payload: an object, not nested too deep, frozen. */
+  protected frozenPayload(parsed: unknown): IntrospectionPayload {
     if (!isJsonObject(parsed)) {
       throw this.client.failure('answered JSON that is not an object', OAuth2ErrorKey.OAUTH2_INVALID_SERVER_RESPONSE);
     }
