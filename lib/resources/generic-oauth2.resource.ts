@@ -13,7 +13,11 @@ import { AuthorizationServerClient, type ServerAnswer, resolveConnectionLimits }
 import type { CircuitBreakerSettings } from './circuit-breaker';
 import { OAuth2Resource } from './oauth2-resource';
 import { type OutgoingRequest, basicCredentials, resolveEndpoint, withQuery } from './outgoing-request';
-import { SIGNED_INTROSPECTION_MEDIA_TYPE, SignedIntrospectionVerifier } from './signed-introspection';
+import {
+  SIGNED_INTROSPECTION_MEDIA_TYPE,
+  SignedIntrospectionVerifier,
+  looksLikeSignedAnswer,
+} from './signed-introspection';
 
 /** The options of a generic resource with every default applied. */
 export interface GenericOAuth2ResourceSettings {
@@ -193,6 +197,15 @@ export class GenericOAuth2Resource extends OAuth2Resource {
       return super.readIntrospectionAnswer(answer);
     }
     return verifier.verify(answer.body).then((introspection) => this.frozenPayload(introspection));
+  }
+
+  /**
+   * A resource that asks for signed answers gets a JWS in a health check too: it counts as an answer
+   * when it has the shape of one (its signature is checked on real requests, with the key set fetch
+   * and the log lines a health check must not cause).
+   */
+  protected override isIntrospectionAnswer(body: string): boolean {
+    return this.signedAnswers === undefined ? super.isIntrospectionAnswer(body) : looksLikeSignedAnswer(body);
   }
 
   isActive(payload: IntrospectionPayload): boolean | undefined {

@@ -115,16 +115,24 @@ export abstract class OAuth2Resource {
     if (status !== 200) {
       return result(true, { httpStatus: status });
     }
+    if (!this.isIntrospectionAnswer(body)) {
+      return result(false, { httpStatus: status, reason: 'answered 200 without a valid introspection answer' });
+    }
+    return result(true, { httpStatus: status });
+  }
+
+  /**
+   * Whether a health check's 200 body is an introspection answer: RFC 7662 JSON with a valid `active`.
+   * Synchronous and silent (no log line, no request): a health check only asks whether the server answers.
+   */
+  protected isIntrospectionAnswer(body: string): boolean {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
-      parsed = undefined;
+      return false;
     }
-    if (!isJsonObject(parsed) || this.isActive(parsed as IntrospectionPayload) === undefined) {
-      return result(false, { httpStatus: status, reason: 'answered 200 without a valid introspection answer' });
-    }
-    return result(true, { httpStatus: status });
+    return isJsonObject(parsed) && this.isActive(parsed as IntrospectionPayload) !== undefined;
   }
 
   /** Warns about dangerous settings, such as `tls.insecureSkipVerify`. Called once, when the application starts. */

@@ -41,6 +41,24 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 /** Shortest time between two fetches of the JWK set caused by an unknown key, in milliseconds. */
 export const MIN_JWKS_REFETCH_MS = 60_000;
 
+/**
+ * Whether a body has the shape of an RFC 9701 answer: a compact JWS whose header names the
+ * `token-introspection+jwt` type. Its signature and claims are not checked.
+ */
+export function looksLikeSignedAnswer(body: string): boolean {
+  const parts = body.split('.');
+  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) {
+    return false;
+  }
+  try {
+    const header: unknown = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    const typ = isJsonObject(header) ? header.typ : undefined;
+    return typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === 'token-introspection+jwt';
+  } catch {
+    return false;
+  }
+}
+
 /** Who must have signed a signed answer, for whom, and where the keys are. */
 export interface SignedIntrospectionSettings {
   /** The expected `iss`: the authorization server's issuer identifier. */

@@ -1,7 +1,7 @@
 import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
 import { SignJWT } from 'jose';
 import request from 'supertest';
-import { OAuth2Guard, OAuth2Module, type OAuth2ModuleOptions, OAuth2Payload } from '../../lib';
+import { OAuth2Guard, OAuth2Module, type OAuth2ModuleOptions, OAuth2Payload, OAuth2ResourceRegistry } from '../../lib';
 import { ADAPTERS, RecordingLogger, startApp } from '../support/http-adapters';
 import {
   type SenderConstrainedProvider,
@@ -76,6 +76,9 @@ describe.each(ADAPTERS)('signed introspection answers (RFC 9701) on %s', (adapte
       const unknown = await request(app.getHttpServer()).get('/orders').set('Authorization', 'Bearer not-a-token');
       expect(unknown.status).toBe(401);
       expect(unknown.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
+      // A health check counts the signed answer (to its random token) as an answer.
+      const health = await app.get(OAuth2ResourceRegistry).get('as').checkHealth();
+      expect(health).toMatchObject({ up: true, httpStatus: 200 });
     });
 
     it("refuses the provider's genuine answers when checked against other keys (jwksUri of another server)", async () => {
