@@ -46,6 +46,7 @@ describe('validateModuleOptions', () => {
         clockToleranceSeconds: DEFAULT_CLOCK_TOLERANCE_SECONDS,
         audiences: false,
         issuers: false,
+        requireCertificateBinding: false,
       });
     });
 

@@ -281,6 +281,7 @@ describe('GenericOAuth2Resource', () => {
         name: 'as',
         introspectionUrl: ENDPOINT,
         introspectionEndpointMethod: 'POST',
+        introspectionResponseFormat: 'json',
         clientId: undefined,
         clientSecret: undefined,
         useClientAuthorizationHeader: true,
