@@ -12,6 +12,7 @@ import { resolvedOptionsProvider } from './oauth2.providers';
 import { ProtectedResourceMetadataRoute } from './protected-resource/protected-resource-metadata.route';
 import { OAuth2ResourceRegistry } from './resources/oauth2-resource.registry';
 import { OAuth2ConnectionAuthenticator } from './transports/oauth2-connection.authenticator';
+import { OAuth2Telemetry } from './telemetry/oauth2-telemetry';
 import { TransportPackagesLoader } from './transports/transport-packages';
 
 /**
@@ -45,6 +46,7 @@ import { TransportPackagesLoader } from './transports/transport-packages';
     TransportPackagesLoader,
     OAuth2ConnectionAuthenticator,
     ProtectedResourceMetadataRoute,
+    OAuth2Telemetry,
     { provide: APP_FILTER, useClass: OAuth2ExceptionFilter },
     // Also injectable, for an application whose own catch-all filter must hand OAuth2Exceptions on.
     OAuth2ExceptionFilter,
@@ -57,6 +59,7 @@ import { TransportPackagesLoader } from './transports/transport-packages';
     OAuth2Guard,
     OAuth2ExceptionFilter,
     OAuth2ConnectionAuthenticator,
+    OAuth2Telemetry,
   ],
 })
 export class OAuth2Module extends OAuth2ConfigurableModule {}

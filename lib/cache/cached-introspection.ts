@@ -9,9 +9,12 @@ import type { CachedIntrospection } from './token-cache-store.interface';
  */
 export const INACTIVE_ENTRY: CachedIntrospection = Object.freeze({ active: false });
 
-/** The entry of an active token's payload. */
-export function activeEntry(payload: IntrospectionPayload): CachedIntrospection {
-  return Object.freeze({ active: true, payload });
+/**
+ * The entry of an active token's payload; with `freshUntil`, one a cache with `staleIfErrorSeconds`
+ * keeps past its freshness (see {@link CachedIntrospection}).
+ */
+export function activeEntry(payload: IntrospectionPayload, freshUntil?: number): CachedIntrospection {
+  return Object.freeze(freshUntil === undefined ? { active: true, payload } : { active: true, payload, freshUntil });
 }
 
 /**
@@ -30,7 +33,11 @@ export function readEntry(value: unknown): CachedIntrospection | undefined {
     const payload = value.payload as IntrospectionPayload;
     freezeJson(payload);
     // A store that keeps objects as they are gives back the frozen entry it was given.
-    return Object.isFrozen(value) ? (value as CachedIntrospection) : activeEntry(payload);
+    if (Object.isFrozen(value)) {
+      return value as CachedIntrospection;
+    }
+    const freshUntil = value.freshUntil;
+    return activeEntry(payload, typeof freshUntil === 'number' && Number.isFinite(freshUntil) ? freshUntil : undefined);
   }
   return undefined;
 }

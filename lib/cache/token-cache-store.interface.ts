@@ -5,9 +5,14 @@ import type { IntrospectionPayload } from '../interfaces/introspection.interface
  * token's entry holds its payload, whose `exp`, `nbf` and scopes the guard checks on every request;
  * an inactive token's entry (kept only with `negativeTimeToLiveSeconds`) holds nothing else.
  * Entries are frozen: one object may serve many requests.
+ *
+ * `freshUntil` (milliseconds since the epoch) is set only by a cache with `staleIfErrorSeconds`: the
+ * store keeps the entry that much longer, and past `freshUntil` it counts as a miss, which the guard
+ * serves only when the authorization server is unavailable.
  */
 export type CachedIntrospection =
-  { readonly active: true; readonly payload: IntrospectionPayload } | { readonly active: false };
+  | { readonly active: true; readonly payload: IntrospectionPayload; readonly freshUntil?: number }
+  | { readonly active: false };
 
 /**
  * Where a cache resource keeps its entries: the one small interface every store (memory, Redis, a

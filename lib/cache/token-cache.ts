@@ -17,6 +17,26 @@ export interface TokenCacheSettings {
    * memory, which cannot hang (and a timer per call would be all of a hit's cost).
    */
   readonly timeoutMs?: number;
+  /**
+   * Keep an active token's entry this many seconds past its freshness, to serve it when the
+   * authorization server is unavailable (`staleIfErrorSeconds`); never past the token's `exp`.
+   */
+  readonly staleIfErrorSeconds?: number;
+}
+
+/** The attributes of one look-up result: built once per cache and result, never per look-up. */
+export type TokenCacheLookupAttributes = Readonly<Record<'cache' | 'result', string>>;
+
+/**
+ * Where a cache counts its look-ups (the `oauth2.cache.lookups` counter of telemetry), with the
+ * attributes of each result built in advance: a count costs one call, and no allocation.
+ */
+export interface TokenCacheLookupCounter {
+  readonly counter: { add(value: number, attributes: TokenCacheLookupAttributes): void };
+  readonly hit: TokenCacheLookupAttributes;
+  readonly miss: TokenCacheLookupAttributes;
+  readonly error: TokenCacheLookupAttributes;
+  readonly stale: TokenCacheLookupAttributes;
 }
 
 /**
@@ -65,6 +85,10 @@ export class TokenCache {
   private readonly evictedAt = new Map<string, number>();
   /** Evictions up to this number are forgotten. */
   private forgottenUpTo = 0;
+  /** `staleIfErrorSeconds` in milliseconds; 0 without it. */
+  private readonly staleMs: number;
+  /** Counts look-ups when telemetry is on (see {@link countLookups}). */
+  private lookups?: TokenCacheLookupCounter;
 
   constructor(
     /** The cache resource's name. */
@@ -74,6 +98,17 @@ export class TokenCache {
   ) {
     this.hmacKey =
       settings.hmacSecret === undefined ? undefined : createSecretKey(Buffer.from(settings.hmacSecret, 'utf8'));
+    this.staleMs = (settings.staleIfErrorSeconds ?? 0) * 1000;
+  }
+
+  /** Whether the cache keeps active entries past their freshness, for when the server is unavailable. */
+  get servesStale(): boolean {
+    return this.staleMs > 0;
+  }
+
+  /** Counts every look-up from now on (telemetry, set once when the application starts). */
+  countLookups(lookups: TokenCacheLookupCounter): void {
+    this.lookups = lookups;
   }
 
   /** The SHA-256 key of a token at a resource: never the token itself. */
@@ -185,16 +220,19 @@ export class TokenCache {
   /** The entry of a key, or `undefined`: a miss, or a store that failed or did not answer in time. */
   async get(key: string): Promise<CachedIntrospection | undefined> {
     if (this.resting()) {
+      this.count('error');
       return undefined;
     }
+    let entry: CachedIntrospection | undefined;
     try {
-      const entry = await this.call(this.store.get(key));
+      entry = await this.call(this.store.get(key));
       this.recovered();
-      return entry;
     } catch (error) {
       this.failed(error);
+      this.count('error');
       return undefined;
     }
+    return this.fresh(entry);
   }
 
   /**
@@ -202,15 +240,53 @@ export class TokenCache {
    * for a miss, and for a store that can only answer asynchronously (then call {@link get}).
    */
   peek(key: string): CachedIntrospection | undefined {
-    if (this.store.peek === undefined || this.resting()) {
+    if (this.store.peek === undefined) {
       return undefined;
     }
+    if (this.resting()) {
+      this.count('error');
+      return undefined;
+    }
+    let entry: CachedIntrospection | undefined;
     try {
-      return this.store.peek(key);
+      entry = this.store.peek(key);
+    } catch (error) {
+      this.failed(error);
+      this.count('error');
+      return undefined;
+    }
+    return this.fresh(entry);
+  }
+
+  /**
+   * The active entry of a key kept past its freshness (`staleIfErrorSeconds`), for a request whose
+   * introspection failed because the authorization server is unavailable; `undefined` when there is
+   * none, when the key was evicted since `mark`, or when the store fails. Never throws.
+   */
+  async stale(key: string, mark: number): Promise<CachedIntrospection | undefined> {
+    if (this.staleMs === 0 || this.resting()) {
+      return undefined;
+    }
+    let entry: CachedIntrospection | undefined;
+    try {
+      entry = this.store.peek ? this.store.peek(key) : await this.call(this.store.get(key));
+      this.recovered();
     } catch (error) {
       this.failed(error);
       return undefined;
     }
+    // The store drops the entry at the end of its stale time; the check holds for a store whose
+    // clock or rounding lets it live a little longer.
+    if (
+      entry?.active !== true ||
+      entry.freshUntil === undefined ||
+      entry.freshUntil + this.staleMs <= Date.now() ||
+      this.evictedSince(key, mark)
+    ) {
+      return undefined;
+    }
+    this.count('stale');
+    return entry;
   }
 
   /** Whether {@link addOnce} can answer: the store is shared and has an atomic set-if-absent. */
@@ -336,8 +412,45 @@ export class TokenCache {
       const seconds = this.settings.negativeTimeToLiveSeconds;
       return seconds === undefined ? undefined : { entry: INACTIVE_ENTRY, ttl: seconds * 1000 };
     }
-    const ttl = TokenCache.ttlMilliseconds(result.payload, this.settings.timeToLiveSeconds);
-    return ttl === undefined ? undefined : { entry: activeEntry(result.payload), ttl };
+    const now = Date.now();
+    const ttl = TokenCache.ttlMilliseconds(result.payload, this.settings.timeToLiveSeconds, now);
+    if (ttl === undefined) {
+      return undefined;
+    }
+    if (this.staleMs > 0) {
+      // Kept past its freshness, but never past the token's `exp`: a stale entry is for an outage of
+      // the server, not for a token that has run out (its `exp` is checked on every request anyway).
+      const untilExpiry = typeof result.payload.exp === 'number' ? Math.floor(result.payload.exp * 1000 - now) : Infinity;
+      const kept = Math.min(ttl + this.staleMs, untilExpiry);
+      if (kept > ttl) {
+        return { entry: activeEntry(result.payload, now + ttl), ttl: kept };
+      }
+    }
+    return { entry: activeEntry(result.payload), ttl };
+  }
+
+  /**
+   * A store's answer as a look-up's: an entry past its freshness is a miss (served only by
+   * {@link stale}). Counts the look-up when telemetry is on.
+   */
+  private fresh(entry: CachedIntrospection | undefined): CachedIntrospection | undefined {
+    if (entry === undefined) {
+      this.count('miss');
+      return undefined;
+    }
+    if (this.staleMs > 0 && entry.active && entry.freshUntil !== undefined && entry.freshUntil <= Date.now()) {
+      this.count('miss');
+      return undefined;
+    }
+    this.count('hit');
+    return entry;
+  }
+
+  private count(result: 'hit' | 'miss' | 'error' | 'stale'): void {
+    const lookups = this.lookups;
+    if (lookups !== undefined) {
+      lookups.counter.add(1, lookups[result]);
+    }
   }
 
   /** Whether to leave the store alone for now: closed, or failing and not yet due for another try. */

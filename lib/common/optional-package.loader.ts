@@ -32,6 +32,22 @@ export class OptionalPackageLoader {
       throw error;
     }
   }
+
+  /**
+   * The package, or `undefined` when it is not installed: for a package that adds something when
+   * it is there and costs nothing when it is not (`@opentelemetry/api`). Any other failure to load
+   * it is rethrown as it is.
+   */
+  async loadIfInstalled<T>(packageName: string, importPackage: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await importPackage();
+    } catch (error) {
+      if (isNotFound(error, packageName)) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { createHash } from 'node:crypto';
 import { TokenCache } from '../cache/token-cache';
 import { TokenCacheRegistry } from '../cache/token-cache.registry';
 import { requestHtu } from '../dpop/dpop-htu';
@@ -8,6 +7,7 @@ import { DpopProofRejection, verifyDpopProof } from '../dpop/dpop-proof';
 import { DpopReplayStore, dpopReplayKey } from '../dpop/dpop-replay';
 import { dpopProofOf, dpopTarget, findRequestDpopToken, requestMethod } from '../dpop/dpop-request';
 import { type DpopRoute, dpopRouteOf } from '../dpop/dpop-route';
+import { tokenFingerprint } from '../common/token-fingerprint';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { type OAuth2DpopChallenge, OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
@@ -16,6 +16,7 @@ import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oa
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
+import { OAuth2Telemetry } from '../telemetry/oauth2-telemetry';
 import {
   GuardedRequest,
   countRequestBearerValues,
@@ -64,6 +65,11 @@ export class OAuth2Guard implements CanActivate {
   private readonly claims = new WeakMap<IntrospectionPayload, KnownClaims>();
   /** The `jti`s of DPoP proofs seen, when the route's cache has no shared store. */
   private readonly dpopReplays = new DpopReplayStore();
+  /**
+   * Metrics and the audit hook. A property rather than a constructor parameter, so that a subclass's
+   * constructor keeps its signature; absent for a guard built by hand.
+   */
+  @Optional() @Inject(OAuth2Telemetry) protected readonly telemetry?: OAuth2Telemetry;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -104,6 +110,40 @@ export class OAuth2Guard implements CanActivate {
    * token, its introspection (or cached answer), its claims and scopes.
    */
   private check(
+    context: ExecutionContext,
+    request: GuardedRequest,
+    state: OAuth2RequestState,
+    synthetic: boolean,
+  ): boolean | Promise<boolean> {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined || !telemetry.observesDecisions) {
+      return this.checkCall(context, request, state, synthetic);
+    }
+    // Rejections counted, or an audit hook: each decision is reported, allowed or not.
+    let result: boolean | Promise<boolean>;
+    try {
+      result = this.checkCall(context, request, state, synthetic);
+    } catch (error) {
+      telemetry.decided(context, state, error);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (allowed) => {
+          telemetry.decided(context, state);
+          return allowed;
+        },
+        (error: unknown) => {
+          telemetry.decided(context, state, error);
+          throw error;
+        },
+      );
+    }
+    telemetry.decided(context, state);
+    return result;
+  }
+
+  private checkCall(
     context: ExecutionContext,
     request: GuardedRequest,
     state: OAuth2RequestState,
@@ -241,9 +281,13 @@ export class OAuth2Guard implements CanActivate {
     try {
       this.checkScopes(claims, policy);
     } catch (error) {
+      this.telemetry?.noteClient(error, claims.clientId);
       throw this.rejected(error, 'the scope check', token);
     }
     this.attachAttributes(state, payload, claims, policy);
+    if (this.introspection.isStale(payload)) {
+      state.attributes['oauth.stale'] = true;
+    }
     if (!policy.propagateAuthHeader) {
       if (synthetic) {
         removeTransportCredential(context);
@@ -709,13 +753,4 @@ interface KnownClaims {
 /** Whether a rejection says the call carries no token at all (which `@OptionalOAuth2()` lets through). */
 function isNoCredential(error: unknown): boolean {
   return error instanceof OAuth2Exception && error.key === OAuth2ErrorKey.OAUTH2_MISSING_HEADER;
-}
-
-/**
- * The first 8 hex digits of the token's SHA-256: enough to tell a client's requests apart in a debug
- * log, and to find them from a token one holds (`printf %s "$TOKEN" | sha256sum | cut -c1-8`), while
- * telling nothing of the token.
- */
-function tokenFingerprint(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 8);
 }

@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TokenCache } from '../cache/token-cache';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { AuthorizationServerError } from '../resources/authorization-server.error';
 import type { OAuth2Resource } from '../resources/oauth2-resource';
+import { OAuth2Telemetry } from '../telemetry/oauth2-telemetry';
 
 /** A look-up under way, and the cache's eviction mark when it began. */
 interface Flight {
@@ -34,6 +35,19 @@ export class TokenIntrospectionService {
   private readonly logger = new Logger('OAuth2Guard');
   /** The look-ups under way, by cache and key: as many as distinct tokens being resolved right now. */
   private readonly inFlight = new Map<string, Flight>();
+  /** Payloads served stale (see {@link isStale}); filled only by caches with `staleIfErrorSeconds`. */
+  private readonly stalePayloads = new WeakSet<IntrospectionPayload>();
+  private servedStale = false;
+
+  constructor(@Optional() private readonly telemetry?: OAuth2Telemetry) {}
+
+  /**
+   * Whether a payload was served stale: from a cache entry past its freshness, because the
+   * authorization server was unavailable. One property read until a stale payload was ever served.
+   */
+  isStale(payload: IntrospectionPayload): boolean {
+    return this.servedStale && this.stalePayloads.has(payload);
+  }
 
   /**
    * The payload of an active token: at once (not a promise) when an in-memory cache has it, so that
@@ -102,7 +116,16 @@ export class TokenIntrospectionService {
       checkTombstone = !(await cache.revoked(key));
     }
     for (let attempt = 1; ; attempt += 1) {
-      const result = await this.introspect(resource, token);
+      let result: IntrospectionResult;
+      try {
+        result = await this.introspect(resource, token);
+      } catch (error) {
+        const stale = await this.staleIfError(cache, key, mark, error);
+        if (stale === undefined) {
+          throw error;
+        }
+        return stale;
+      }
       if (!result.active) {
         await cache.set(key, result, mark);
         throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
@@ -124,6 +147,32 @@ export class TokenIntrospectionService {
     }
   }
 
+  /**
+   * Stale-if-error: when the server is unavailable and the cache keeps an active entry of the token
+   * past its freshness, that entry's payload, else `undefined`.
+   */
+  private async staleIfError(
+    cache: TokenCache,
+    key: string,
+    mark: number,
+    error: unknown,
+  ): Promise<IntrospectionPayload | undefined> {
+    if (
+      !cache.servesStale ||
+      !(error instanceof OAuth2Exception) ||
+      error.key !== OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE
+    ) {
+      return undefined;
+    }
+    const entry = await cache.stale(key, mark);
+    if (entry?.active !== true) {
+      return undefined;
+    }
+    this.stalePayloads.add(entry.payload);
+    this.servedStale = true;
+    return entry.payload;
+  }
+
   private async introspectActive(resource: OAuth2Resource, token: string): Promise<IntrospectionPayload> {
     const result = await this.introspect(resource, token);
     if (!result.active) {
@@ -132,7 +181,14 @@ export class TokenIntrospectionService {
     return result.payload;
   }
 
-  private async introspect(resource: OAuth2Resource, token: string): Promise<IntrospectionResult> {
+  private introspect(resource: OAuth2Resource, token: string): Promise<IntrospectionResult> {
+    const telemetry = this.telemetry;
+    return telemetry?.tracesIntrospections
+      ? telemetry.introspect(resource.name, () => this.callServer(resource, token))
+      : this.callServer(resource, token);
+  }
+
+  private async callServer(resource: OAuth2Resource, token: string): Promise<IntrospectionResult> {
     try {
       return await resource.introspect(token);
     } catch (error) {

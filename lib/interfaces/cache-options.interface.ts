@@ -24,6 +24,13 @@ export interface CacheResourceCommonOptions {
    * Every instance sharing a store needs the same secret. Default: SHA-256 keys, unsealed values.
    */
   hmacSecret?: string;
+  /**
+   * Stale-if-error: keep an active token's entry this many seconds (1 to 3600) past its
+   * `timeToLiveSeconds`, and serve it while the authorization server is unavailable (no answer, a
+   * 5xx, an open circuit). `exp`, `nbf` and scopes are still checked; an inactive answer is never
+   * served stale. Default: off.
+   */
+  staleIfErrorSeconds?: number;
 }
 
 /** A cache resource kept in this process's memory. */
@@ -142,6 +149,7 @@ interface ResolvedCacheResourceCommon {
   readonly timeToLiveSeconds: number;
   readonly negativeTimeToLiveSeconds?: number;
   readonly hmacSecret?: string;
+  readonly staleIfErrorSeconds?: number;
 }
 
 /** A cache resource after validation, defaults applied: what the module builds its caches from. */

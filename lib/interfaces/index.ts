@@ -1,4 +1,5 @@
 export * from './cache-options.interface';
+export * from './decision.interface';
 export * from './introspection.interface';
 export * from './module-options.interface';
 export * from './policy-options.interface';

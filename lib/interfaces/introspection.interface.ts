@@ -41,4 +41,9 @@ export interface OAuth2RequestAttributes {
   user?: string;
   /** The token's scopes. */
   'user.roles'?: readonly string[];
+  /**
+   * `true` when the payload was served stale: from a cache entry past its freshness, because the
+   * authorization server was unavailable (the cache's `staleIfErrorSeconds`). Absent otherwise.
+   */
+  'oauth.stale'?: true;
 }

@@ -1,4 +1,5 @@
 import type { OAuth2CacheResourceOptions } from './cache-options.interface';
+import type { OAuth2DecisionHook } from './decision.interface';
 import type { OAuth2PolicyOptions } from './policy-options.interface';
 import type { OAuth2ProtectedResourceOptions } from './protected-resource-options.interface';
 import type { OAuth2ResourceOptions } from './resource-options.interface';
@@ -63,6 +64,11 @@ export interface OAuth2ModuleOptions {
    * the TLS connection to the application's own HTTPS server. See docs/certificate-bound-tokens.md.
    */
   trustedClientCertificateHeader?: string;
+  /**
+   * Audit hook: called after each decision of the guard, allowed or rejected, with the error key, the
+   * resource, the client and the token's fingerprint (never the token). See {@link OAuth2Decision}.
+   */
+  onDecision?: OAuth2DecisionHook;
 }
 
 /**

@@ -259,10 +259,10 @@ describe('cache resource options', () => {
     it('an unknown option of a cache, listing the known ones', () => {
       const error = problemsOf({ name: 'c', type: 'redis', url: 'redis://h', ttl: 5 });
       expect(error.message).toContain(
-        'Known options: type, url, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret.',
+        'Known options: type, url, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret, staleIfErrorSeconds.',
       );
       expect(problemsOf({ name: 'c', type: 'cache-module', ttl: 5 }).message).toContain(
-        'Known options: type, injectionToken, keyPrefix, timeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret.',
+        'Known options: type, injectionToken, keyPrefix, timeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret, staleIfErrorSeconds.',
       );
     });
   });

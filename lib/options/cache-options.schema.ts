@@ -7,6 +7,7 @@ import type {
 import { DEFAULT_CACHE_MODULE_TOKEN } from '../oauth2.constants';
 import { isJsonObject } from '../common/is-json-object';
 import { type OptionProblem, describeValue, duplicateNameProblems, schemaProblems } from './option-problem';
+import { staleIfErrorProblems } from './stale-if-error.options';
 import { REDIS_TLS_OPTION_NAMES, redisTlsProblems } from './tls-options';
 import { IsRequired } from './validation-decorators';
 
@@ -31,6 +32,8 @@ abstract class CacheCommonSchema {
   @IsOptional() @IsInt() @Min(1) @Max(3600) negativeTimeToLiveSeconds?: number;
   /** Long enough to resist guessing; never echoed in messages (its name contains "secret"). */
   @IsOptional() @IsString() @MinLength(16) hmacSecret?: string;
+  /** Checked by staleIfErrorProblems(). */
+  @Allow() staleIfErrorSeconds?: unknown;
 }
 
 /** Validation rules of a `memory` cache resource. */
@@ -109,6 +112,7 @@ export function cachesProblems(raw: unknown): OptionProblem[] {
   const problems: OptionProblem[] = [];
   raw.forEach((cache, index) => {
     const field = `caches[${index}]`;
+    problems.push(...staleIfErrorProblems(cache, field));
     if (!isJsonObject(cache)) {
       problems.push({ field, problem: 'must be an object.' });
     } else if (cache.type === undefined || cache.type === 'memory') {
@@ -236,6 +240,7 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
       negativeTimeToLiveSeconds: cache.negativeTimeToLiveSeconds,
     }),
     ...(cache.hmacSecret !== undefined && { hmacSecret: cache.hmacSecret }),
+    ...(cache.staleIfErrorSeconds !== undefined && { staleIfErrorSeconds: cache.staleIfErrorSeconds }),
   };
   const keyPrefix = `oauth2:${cache.name}:`;
   switch (cache.type) {

@@ -1,4 +1,5 @@
 import type { ResolvedOAuth2CacheResourceOptions } from '../interfaces/cache-options.interface';
+import type { OAuth2DecisionHook } from '../interfaces/decision.interface';
 import type { OAuth2ErrorProfile } from '../interfaces/module-options.interface';
 import type { OAuth2PolicyOptions, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
 import type { OAuth2ProtectedResourceOptions } from '../interfaces/protected-resource-options.interface';
@@ -29,6 +30,8 @@ export interface ResolvedOAuth2ModuleOptions {
   readonly publicUrl?: string;
   /** `trustedClientCertificateHeader` in lower case, when set. */
   readonly trustedClientCertificateHeader?: string;
+  /** The audit hook, when set. */
+  readonly onDecision?: OAuth2DecisionHook;
 }
 
 /** `protectedResource` after validation: the options, and where its document is served. */

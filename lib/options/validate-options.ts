@@ -5,6 +5,7 @@ import type { OAuth2ModuleOptions } from '../interfaces/module-options.interface
 import { DEFAULT_REALM } from '../oauth2.constants';
 import { cachesProblems, resolveCacheOptions } from './cache-options.schema';
 import { publicUrlProblems, resolvePublicUrl } from './dpop-options';
+import { onDecisionProblems } from './audit-options';
 import { type OptionProblem, unknownKeys } from './option-problem';
 import { namedReferenceProblems, policyProblems } from './policy-options.schema';
 import { protectedResourceProblems, resolveProtectedResource } from './protected-resource.schema';
@@ -27,6 +28,7 @@ const MODULE_OPTION_NAMES = [
   'protectedResource',
   'publicUrl',
   'trustedClientCertificateHeader',
+  'onDecision',
 ];
 
 /**
@@ -51,6 +53,7 @@ export function validateModuleOptions(raw: unknown): ResolvedOAuth2ModuleOptions
     ...protectedResourceProblems(raw.protectedResource),
     ...publicUrlProblems(raw.publicUrl),
     ...clientCertificateHeaderProblems(raw.trustedClientCertificateHeader, 'trustedClientCertificateHeader'),
+    ...onDecisionProblems(raw.onDecision, 'onDecision'),
   ];
   const options = raw as unknown as OAuth2ModuleOptions;
   if (problems.length === 0) {
@@ -84,5 +87,6 @@ function resolveModuleOptions(options: OAuth2ModuleOptions): ResolvedOAuth2Modul
     ...(options.trustedClientCertificateHeader !== undefined && {
       trustedClientCertificateHeader: resolveClientCertificateHeader(options.trustedClientCertificateHeader),
     }),
+    ...(options.onDecision && { onDecision: options.onDecision }),
   };
 }

@@ -25,6 +25,11 @@ export class OAuth2RequestState {
   private firstIntrospection?: Introspection;
   private otherIntrospections?: Map<string, Introspection>;
 
+  /** The resource the token was first introspected (or looked up) at, for the audit hook; none before. */
+  get resourceName(): string | undefined {
+    return this.firstResource;
+  }
+
   /** The introspection of the token at a resource, if this request already started one. */
   introspection(resourceName: string): Introspection | undefined {
     if (this.firstResource === resourceName) {

@@ -135,6 +135,11 @@ export abstract class OAuth2Resource {
     return isJsonObject(parsed) && this.isActive(parsed as IntrospectionPayload) !== undefined;
   }
 
+  /** The state of the resource's circuit breaker, `'none'` without one; reading it changes nothing. */
+  get circuitState(): CircuitState | 'none' {
+    return this.client.circuitState;
+  }
+
   /** Warns about dangerous settings, such as `tls.insecureSkipVerify`. Called once, when the application starts. */
   logStartupWarnings(): void {
     this.client.logStartupWarnings();
