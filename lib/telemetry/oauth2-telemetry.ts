@@ -3,9 +3,19 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Attributes, Counter, Histogram, Meter, Span, Tracer } from '@opentelemetry/api';
+import type {
+  Attributes,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableCallback,
+  ObservableGauge,
+  Span,
+  Tracer,
+} from '@opentelemetry/api';
 import { TokenCacheRegistry } from '../cache/token-cache.registry';
 import { OptionalPackageLoader } from '../common/optional-package.loader';
 import { tokenFingerprint } from '../common/token-fingerprint';
@@ -44,13 +54,15 @@ const OUTCOMES: readonly IntrospectionOutcome[] = [
  * resource, cache, outcome and key; none holds a token, a secret or a payload value.
  */
 @Injectable()
-export class OAuth2Telemetry implements OnModuleInit, OnApplicationBootstrap {
+export class OAuth2Telemetry implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OAuth2Telemetry');
   private api?: OpenTelemetryApi;
   private tracer?: Tracer;
   private introspections?: Counter;
   private duration?: Histogram;
   private rejections?: Counter;
+  /** The breaker-state gauge and its callback, removed when the application shuts down. */
+  private breakerGauge?: { gauge: ObservableGauge; callback: ObservableCallback };
   private readonly outcomeAttributes = new Map<string, OutcomeAttributes>();
   private readonly resourceAttributes = new Map<string, Attributes>();
   private readonly rejectionAttributes = new Map<string, Attributes>();
@@ -98,6 +110,14 @@ export class OAuth2Telemetry implements OnModuleInit, OnApplicationBootstrap {
       }
     }
     this.observing = this.rejections !== undefined || this.hook !== undefined;
+  }
+
+  /** Stops observing the resources' breakers: the meter provider may outlive the application. */
+  onApplicationShutdown(): void {
+    if (this.breakerGauge !== undefined) {
+      this.breakerGauge.gauge.removeCallback(this.breakerGauge.callback);
+      this.breakerGauge = undefined;
+    }
   }
 
   /**
@@ -206,18 +226,20 @@ export class OAuth2Telemetry implements OnModuleInit, OnApplicationBootstrap {
         stale: attributes('stale'),
       });
     }
-    const breakerState = meter.createObservableGauge(TELEMETRY_NAMES.breakerState, {
+    const gauge = meter.createObservableGauge(TELEMETRY_NAMES.breakerState, {
       description: "State of each resource's circuit breaker: 0 closed, 1 half-open, 2 open",
       unit: '{state}',
     });
-    breakerState.addCallback((result) => {
+    const callback: ObservableCallback = (result) => {
       for (const name of this.resources.names()) {
         const state = this.resources.find(name)?.circuitState;
         if (state !== undefined && state !== 'none') {
           result.observe(BREAKER_STATE_VALUES[state], this.attributesOf(name));
         }
       }
-    });
+    };
+    gauge.addCallback(callback);
+    this.breakerGauge = { gauge, callback };
   }
 
   private attributesOf(resource: string): Attributes {
