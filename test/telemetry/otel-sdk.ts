@@ -49,8 +49,7 @@ export class OpenTelemetrySdk {
       .flatMap((metric) =>
         (metric.dataPoints as { attributes: Record<string, unknown>; value: unknown }[]).map((point) => ({
           attributes: point.attributes,
-          value:
-            typeof point.value === 'number' ? point.value : (point.value as { count: number }).count,
+          value: typeof point.value === 'number' ? point.value : (point.value as { count: number }).count,
         })),
       );
   }

@@ -106,7 +106,12 @@ describe.each(ADAPTERS)('telemetry with the OpenTelemetry SDK, on %s', (adapter)
     const introspected = () => sdk.sum('oauth2.introspections', { resource: 'as', outcome: 'active' });
     const timed = () => sdk.sum('oauth2.introspection.duration', { resource: 'as' });
     const lookups = (result: string) => sdk.sum('oauth2.cache.lookups', { cache: 'local', result });
-    const before = { introspected: await introspected(), timed: await timed(), miss: await lookups('miss'), hit: await lookups('hit') };
+    const before = {
+      introspected: await introspected(),
+      timed: await timed(),
+      miss: await lookups('miss'),
+      hit: await lookups('hit'),
+    };
 
     await get('/t', active).expect(200);
     await get('/t', active).expect(200);
@@ -116,7 +121,9 @@ describe.each(ADAPTERS)('telemetry with the OpenTelemetry SDK, on %s', (adapter)
     expect(await timed()).toBe(before.timed + 1);
     expect(await lookups('miss')).toBe(before.miss + 1);
     expect(await lookups('hit')).toBe(before.hit + 2);
-    const histogram = (await sdk.points('oauth2.introspection.duration')).find((point) => point.attributes.resource === 'as');
+    const histogram = (await sdk.points('oauth2.introspection.duration')).find(
+      (point) => point.attributes.resource === 'as',
+    );
     expect(histogram).toBeDefined();
   });
 
