@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { createHash, createHmac } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
-import { INACTIVE_ENTRY } from './cached-introspection';
+import { INACTIVE_ENTRY, readEntry } from './cached-introspection';
 import { MemoryTokenCacheStore } from './memory-token-cache.store';
 import { TOMBSTONE_TTL_MS, TokenCache } from './token-cache';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
@@ -418,5 +418,79 @@ describe('TokenCache: evictions during a look-up', () => {
     await cache.set('key', active(payload));
     await cache.discard('key');
     expect(await cache.get('key')).toBeUndefined();
+  });
+});
+
+describe('TokenCache with staleIfErrorSeconds', () => {
+  const payload = { active: true, scope: 'read' } as IntrospectionPayload;
+  let clock = 1_000_000_000_000;
+  let now: ReturnType<typeof jest.spyOn>;
+
+  beforeEach(() => {
+    clock = 1_000_000_000_000;
+    now = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+  });
+
+  afterEach(() => {
+    now.mockRestore();
+  });
+
+  it('keeps an active entry for TTL + stale time, fresh for the TTL only, and never past exp', async () => {
+    const store = new ScriptedStore();
+    const cache = new TokenCache('stale', store, { timeToLiveSeconds: 10, staleIfErrorSeconds: 60 });
+    await cache.set('long', active({ ...payload, exp: clock / 1000 + 3600 }));
+    await cache.set('short', active({ ...payload, exp: clock / 1000 + 30 }));
+    await cache.set('capped', active({ ...payload, exp: clock / 1000 + 5 }));
+    expect(store.calls.map(({ key, ttl }) => [key, ttl])).toEqual([
+      ['long', 70_000],
+      ['short', 30_000],
+      // exp comes before the TTL runs out: no stale time at all.
+      ['capped', 5_000],
+    ]);
+    expect(cache.servesStale).toBe(true);
+    expect(new TokenCache('plain', store, { timeToLiveSeconds: 10 }).servesStale).toBe(false);
+  });
+
+  it('past its freshness an entry is a miss for get() and peek(), and stale() serves it until the store drops it', async () => {
+    const memory = new MemoryTokenCacheStore(10);
+    const cache = new TokenCache('stale', memory, { timeToLiveSeconds: 10, staleIfErrorSeconds: 60 });
+    const key = TokenCache.key('as', 'tok');
+    await cache.set(key, active(payload));
+    expect(cache.peek(key)).toMatchObject({ active: true, payload });
+    expect(await cache.stale(key, cache.evictionMark())).toBeUndefined();
+
+    clock += 10_000;
+    expect(cache.peek(key)).toBeUndefined();
+    expect(await cache.get(key)).toBeUndefined();
+    expect(await cache.stale(key, cache.evictionMark())).toMatchObject({ active: true, payload });
+
+    clock += 60_000;
+    expect(await cache.stale(key, cache.evictionMark())).toBeUndefined();
+  });
+
+  it('serves no stale entry once evicted, nor an inactive one', async () => {
+    const store = new ScriptedStore();
+    const cache = new TokenCache('stale', store, {
+      timeToLiveSeconds: 10,
+      negativeTimeToLiveSeconds: 10,
+      staleIfErrorSeconds: 60,
+    });
+    const key = cache.keyOf('as', 'tok');
+    const mark = cache.evictionMark();
+    await cache.set(key, active(payload));
+    await cache.set('inactive', inactive);
+    clock += 10_001;
+    await cache.evict('as', 'tok');
+    expect(await cache.stale(key, mark)).toBeUndefined();
+    expect(await cache.stale('inactive', cache.evictionMark())).toBeUndefined();
+  });
+
+  it('keeps freshUntil through a store that serializes its values', async () => {
+    const store = new ScriptedStore();
+    const cache = new TokenCache('stale', store, { timeToLiveSeconds: 10, staleIfErrorSeconds: 60 });
+    await cache.set('key', active(payload));
+    const [entry] = (await Promise.all([store.get('key')])) as [CachedIntrospection];
+    const reread = readEntry(JSON.parse(JSON.stringify(entry)));
+    expect(reread).toEqual({ active: true, payload, freshUntil: clock + 10_000 });
   });
 });

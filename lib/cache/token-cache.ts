@@ -261,7 +261,8 @@ export class TokenCache {
   /**
    * The active entry of a key kept past its freshness (`staleIfErrorSeconds`), for a request whose
    * introspection failed because the authorization server is unavailable; `undefined` when there is
-   * none, when the key was evicted since `mark`, or when the store fails. Never throws.
+   * none (a fresh entry, written by another look-up meanwhile, is not a stale one), when the key was
+   * evicted since `mark`, or when the store fails. Never throws.
    */
   async stale(key: string, mark: number): Promise<CachedIntrospection | undefined> {
     if (this.staleMs === 0 || this.resting()) {
@@ -277,10 +278,12 @@ export class TokenCache {
     }
     // The store drops the entry at the end of its stale time; the check holds for a store whose
     // clock or rounding lets it live a little longer.
+    const now = Date.now();
     if (
       entry?.active !== true ||
       entry.freshUntil === undefined ||
-      entry.freshUntil + this.staleMs <= Date.now() ||
+      entry.freshUntil > now ||
+      entry.freshUntil + this.staleMs <= now ||
       this.evictedSince(key, mark)
     ) {
       return undefined;
@@ -420,7 +423,8 @@ export class TokenCache {
     if (this.staleMs > 0) {
       // Kept past its freshness, but never past the token's `exp`: a stale entry is for an outage of
       // the server, not for a token that has run out (its `exp` is checked on every request anyway).
-      const untilExpiry = typeof result.payload.exp === 'number' ? Math.floor(result.payload.exp * 1000 - now) : Infinity;
+      const untilExpiry =
+        typeof result.payload.exp === 'number' ? Math.floor(result.payload.exp * 1000 - now) : Infinity;
       const kept = Math.min(ttl + this.staleMs, untilExpiry);
       if (kept > ttl) {
         return { entry: activeEntry(result.payload, now + ttl), ttl: kept };
