@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { OAuth2Guard, OAuth2Module, RequiredScopes } from '../lib';
 
 @Controller()
-class MicroController {
+export class MicroController {
   @Get('orders')
   @RequiredScopes('orders:read')
   orders() {
@@ -22,13 +22,13 @@ class MicroController {
 }
 
 /** Tokens in turn, so that each call looks up another cache entry, as requests from many clients do. */
-const TOKENS = Array.from(
+export const TOKENS = Array.from(
   { length: 1000 },
   (_, index) => `micro-token-${String(index).padStart(4, '0')}-0123456789abcdef0123456789`,
 );
 
 /** A request as Node hands it to Express: headers and raw headers. */
-function fakeRequest(token: string): object {
+export function fakeRequest(token: string): object {
   return {
     headers: { authorization: `Bearer ${token}`, host: 'localhost' },
     rawHeaders: ['Host', 'localhost', 'Authorization', `Bearer ${token}`],
@@ -36,7 +36,7 @@ function fakeRequest(token: string): object {
   };
 }
 
-function contextFor(request: object): ExecutionContext {
+export function contextFor(request: object): ExecutionContext {
   const handler = MicroController.prototype.orders;
   const http = { getRequest: () => request, getResponse: () => ({}), getNext: () => undefined };
   return {
@@ -71,7 +71,7 @@ class CacheEvictor {
 }
 
 /** Nanoseconds per call of `call`, median of 5 runs of `iterations`, with `between` run before each call. */
-function timePerCall(iterations: number, call: (index: number) => void, between: () => void): number {
+export function timePerCall(iterations: number, call: (index: number) => void, between: () => void): number {
   const runs: number[] = [];
   for (let run = 0; run < 5; run++) {
     const started = process.hrtime.bigint();

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { measureDpopCost } from './dpop-micro';
 import { measureGuardHit } from './guard-micro';
 import { type InterleavedRun, type TimedRequest, measureInterleaved, medianRun } from './interleaved';
+import { measureTelemetryCost } from './telemetry-micro';
 
 const ROOT = join(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -682,6 +683,12 @@ async function main(): Promise<void> {
     ES256: Number(dpop.ES256.toFixed(1)),
     EdDSA: Number(dpop.EdDSA.toFixed(1)),
   };
+  const telemetry = await measureTelemetryCost(QUICK ? 20_000 : 100_000, QUICK ? 3 : 5);
+  const telemetryHitNanoseconds = {
+    notLoaded: Math.round(telemetry.notLoaded),
+    apiWithoutSdk: Math.round(telemetry.apiWithoutSdk),
+    sdk: Math.round(telemetry.sdk),
+  };
   const graphqlLines = Object.entries(results).map(
     ([adapter, figures]) =>
       `${figures.graphql.label}, ${adapter} (${figures.graphql.driver}): ${figures.graphql.ratio.toFixed(2)} (${figures.graphql.ratioRange[0].toFixed(2)}–${figures.graphql.ratioRange[1].toFixed(2)})`,
@@ -696,6 +703,7 @@ async function main(): Promise<void> {
     machine,
     guardHitNanoseconds,
     dpopMicroseconds,
+    telemetryHitNanoseconds,
     results,
     targets: targets(results),
   };
@@ -703,7 +711,7 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'bench', 'results', `${report.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(
-    `\n${table(results)}\n\n${graphqlLines.join('\n')}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\nDPoP (proof verified on every request), memory-cache hit: Bearer ${dpopMicroseconds.bearer} µs, DPoP ES256 ${dpopMicroseconds.ES256} µs, DPoP EdDSA ${dpopMicroseconds.EdDSA} µs\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+    `\n${table(results)}\n\n${graphqlLines.join('\n')}\n\nOAuth2Guard.canActivate alone, memory-cache hit: ${guardHitNanoseconds.hot} ns hot, ${guardHitNanoseconds.cold} ns with cold CPU caches\nDPoP (proof verified on every request), memory-cache hit: Bearer ${dpopMicroseconds.bearer} µs, DPoP ES256 ${dpopMicroseconds.ES256} µs, DPoP EdDSA ${dpopMicroseconds.EdDSA} µs\nthe same, hot, by telemetry: ${telemetryHitNanoseconds.notLoaded} ns without it, ${telemetryHitNanoseconds.apiWithoutSdk} ns with @opentelemetry/api and no SDK, ${telemetryHitNanoseconds.sdk} ns with the SDK\n\n${report.targets.join('\n')}\n\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
   );
   console.log(`raw figures: ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
 }
