@@ -55,4 +55,5 @@ export {
   type OAuth2ConnectionIdentity,
   type OAuth2ConnectionOptions,
 } from './transports/oauth2-connection.authenticator';
+export { OAuth2Telemetry } from './telemetry/oauth2-telemetry';
 export type * from './interfaces';

@@ -1,6 +1,6 @@
 import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { OAuth2Attribute, OAuth2Guard, OAuth2Module, RequiredScopes } from '../../lib';
+import { OAuth2Attribute, type OAuth2CacheResourceOptions, OAuth2Guard, OAuth2Module, RequiredScopes } from '../../lib';
 import { genericResource, nowSeconds, sleep } from '../support/guard-e2e-helpers';
 import { ADAPTERS, startApp } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
@@ -80,13 +80,10 @@ function scenario(
     const url = await server.start();
     const defaultScript = server.script;
     server.script = (received, token) => (down ? { status: 503, body: {} } : defaultScript(received, token));
-    const cache = (name: string, staleIfErrorSeconds?: number) => ({
-      name,
-      timeToLiveSeconds: 1,
-      negativeTimeToLiveSeconds: 1,
-      ...(staleIfErrorSeconds !== undefined && { staleIfErrorSeconds }),
-      ...(store === 'redis' && { type: 'redis' as const, url: redisUrl() as string }),
-    });
+    const cache = (name: string, staleIfErrorSeconds?: number): OAuth2CacheResourceOptions => {
+      const common = { name, timeToLiveSeconds: 1, negativeTimeToLiveSeconds: 1, staleIfErrorSeconds };
+      return store === 'redis' ? { ...common, type: 'redis', url: redisUrl() as string } : common;
+    };
     app = await startApp(adapter, {
       imports: [
         OAuth2Module.forRoot({
