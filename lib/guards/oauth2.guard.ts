@@ -106,8 +106,8 @@ export class OAuth2Guard implements CanActivate {
   }
 
   /**
-   * The checks of one call, on the request the token is read from and the state of the call: the
-   * token, its introspection (or cached answer), its claims and scopes.
+   * One call's decision ({@link checkCall}), reported to telemetry and to the `onDecision` audit hook
+   * when they ask for it (decided once, at start-up): otherwise a property read and a call.
    */
   private check(
     context: ExecutionContext,
