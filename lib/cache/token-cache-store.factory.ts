@@ -57,5 +57,6 @@ export function createTokenCache(
     negativeTimeToLiveSeconds: options.negativeTimeToLiveSeconds,
     hmacSecret: options.hmacSecret,
     timeoutMs: options.type === 'memory' ? undefined : options.timeout,
+    singleFlightTimeoutMs: options.type === 'redis' ? options.singleFlightTimeout : undefined,
   });
 }

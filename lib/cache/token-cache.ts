@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
+import { FleetSingleFlight } from './fleet-single-flight';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /** How a {@link TokenCache} keeps entries. */
@@ -17,6 +18,11 @@ export interface TokenCacheSettings {
    * memory, which cannot hang (and a timer per call would be all of a hit's cost).
    */
   readonly timeoutMs?: number;
+  /**
+   * Wait for another instance's introspection of the same token, and life of its lock, in
+   * milliseconds: turns the fleet-wide single flight on, for a store with locks (Redis).
+   */
+  readonly singleFlightTimeoutMs?: number;
 }
 
 /**
@@ -65,6 +71,8 @@ export class TokenCache {
   private readonly evictedAt = new Map<string, number>();
   /** Evictions up to this number are forgotten. */
   private forgottenUpTo = 0;
+  /** The fleet-wide single flight, for a shared store with locks when it is on. */
+  readonly singleFlight?: FleetSingleFlight;
 
   constructor(
     /** The cache resource's name. */
@@ -74,6 +82,9 @@ export class TokenCache {
   ) {
     this.hmacKey =
       settings.hmacSecret === undefined ? undefined : createSecretKey(Buffer.from(settings.hmacSecret, 'utf8'));
+    if (settings.singleFlightTimeoutMs !== undefined && store.lock && store.locked && store.unlock) {
+      this.singleFlight = new FleetSingleFlight(this, settings.singleFlightTimeoutMs);
+    }
   }
 
   /** The SHA-256 key of a token at a resource: never the token itself. */
@@ -292,6 +303,53 @@ export class TokenCache {
     }
   }
 
+  /**
+   * Takes the fleet-wide lock of a key (see {@link FleetSingleFlight}), kept under a digest of the
+   * key: true when taken, false when another holds it, `undefined` when the store has no locks or
+   * fails. Never throws.
+   */
+  async tryLock(key: string, owner: string, ttlMilliseconds: number): Promise<boolean | undefined> {
+    if (!this.store.lock || this.resting()) {
+      return undefined;
+    }
+    try {
+      const taken = await this.call(this.store.lock(lockKey(key), owner, ttlMilliseconds));
+      this.recovered();
+      return taken;
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  /** Whether the fleet-wide lock of a key is held; `undefined` when the store has no locks or fails. Never throws. */
+  async lockHeld(key: string): Promise<boolean | undefined> {
+    if (!this.store.locked || this.resting()) {
+      return undefined;
+    }
+    try {
+      const held = await this.call(this.store.locked(lockKey(key)));
+      this.recovered();
+      return held;
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  /** Releases the fleet-wide lock of a key if `owner` holds it. Never throws: the lock expires anyway. */
+  async unlock(key: string, owner: string): Promise<void> {
+    if (!this.store.unlock || this.resting()) {
+      return;
+    }
+    try {
+      await this.call(this.store.unlock(lockKey(key), owner));
+      this.recovered();
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
   /** Whether the store has a connection to check (see {@link ping}): a Redis store has. */
   get pingable(): boolean {
     return this.store.ping !== undefined;
@@ -390,6 +448,11 @@ export class TokenCache {
  */
 function tombstoneKey(key: string): string {
   return hash('sha256', `revoked\0${key}`, 'base64url');
+}
+
+/** Where a shared store keeps the fleet-wide lock of a key: a digest too, apart from the key's own. */
+function lockKey(key: string): string {
+  return hash('sha256', `lock\0${key}`, 'base64url');
 }
 
 /**
