@@ -1,9 +1,10 @@
-import type { RedisClientOptions, RedisClientType } from '@keyv/redis';
+import type { RedisClientConnectionType, RedisClientOptions, RedisClientType } from '@keyv/redis';
 import { Logger } from '@nestjs/common';
 import { createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { OptionalPackageLoader } from '../common/optional-package.loader';
 import type { RedisTlsOptions } from '../interfaces/cache-options.interface';
+import type { RedisClusterOptions, RedisSentinelOptions } from '../interfaces/redis-topology-options.interface';
 import { CacheManagerTokenCacheStore } from './cache-manager-token-cache.store';
 import type { EntrySeal } from './entry-seal';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
@@ -31,13 +32,17 @@ export interface RedisTokenCacheStoreOptions {
   readonly name: string;
   /** The cache's option path (`caches[1]`), for start-up messages. Default `cache '<name>'`. */
   readonly field?: string;
-  /** `redis://` or `rediss://` URL. */
-  readonly url: string;
+  /** `redis://` or `rediss://` URL of a single node; else `cluster` or `sentinel`. */
+  readonly url?: string;
+  /** A Redis Cluster's start nodes. */
+  readonly cluster?: RedisClusterOptions;
+  /** The Sentinels and the name of the primary they manage. */
+  readonly sentinel?: RedisSentinelOptions;
   /** ACL user, unless the URL has one. */
   readonly username?: string;
   /** Password, unless the URL has one. */
   readonly password?: string;
-  /** TLS settings of a `rediss://` URL. */
+  /** TLS settings of a `rediss://` URL, or of every node (and Sentinel) of a cluster or Sentinel set-up. */
   readonly tls?: RedisTlsOptions;
   /** Put before every key. */
   readonly keyPrefix: string;
@@ -64,7 +69,7 @@ export interface RedisTokenCacheStoreOptions {
  */
 export class RedisTokenCacheStore implements TokenCacheStore {
   private preparation?: Promise<void>;
-  private connection?: { readonly client: RedisClientType; readonly entries: CacheManagerTokenCacheStore };
+  private connection?: { readonly client: RedisClientConnectionType; readonly entries: CacheManagerTokenCacheStore };
   private closed = false;
 
   /**
@@ -105,11 +110,18 @@ export class RedisTokenCacheStore implements TokenCacheStore {
       return; // closed meanwhile
     }
     const { client } = this.connection;
+    if (this.options.url === undefined) {
+      // A cluster or Sentinel client connects as a whole: its promise settles once it has found the
+      // nodes (or, for a cluster, when none of the start nodes answered: the next call tries again).
+      await withDeadline(client.connect(), this.options.connectTimeout + 100);
+      return;
+    }
+    const single = client as RedisClientType;
     const firstOutcome = new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown) => {
         clearTimeout(timer);
-        client.off('ready', onReady);
-        client.off('error', onError);
+        single.off('ready', onReady);
+        single.off('error', onError);
         if (error === undefined) {
           resolve();
         } else {
@@ -124,11 +136,11 @@ export class RedisTokenCacheStore implements TokenCacheStore {
         this.options.connectTimeout + 100,
       );
       timer.unref();
-      client.on('ready', onReady);
-      client.on('error', onError);
+      single.on('ready', onReady);
+      single.on('error', onError);
     });
     // Resolves once connected, or once closed; never rejects with the retrying strategy below.
-    client.connect().catch(() => undefined);
+    single.connect().catch(() => undefined);
     await firstOutcome;
   }
 
@@ -146,22 +158,31 @@ export class RedisTokenCacheStore implements TokenCacheStore {
 
   /** `SET key 1 NX PX ttl`: one round trip, atomic across every instance that shares this Redis. */
   async addOnce(key: string, ttlMilliseconds: number): Promise<boolean> {
-    if (!this.connection) {
-      throw new Error(`cache '${this.options.name}' is ${this.closed ? 'closed' : 'not prepared'}`);
-    }
-    const reply = await this.connection.client.set(`${this.options.keyPrefix}${key}`, '1', {
+    return this.lock(key, '1', ttlMilliseconds);
+  }
+
+  /** `SET <prefix><key> <owner> NX PX <ms>`: whether this call took the lock. */
+  async lock(key: string, owner: string, ttlMilliseconds: number): Promise<boolean> {
+    const answer = await this.client().set(this.options.keyPrefix + key, owner, {
       condition: 'NX',
       expiration: { type: 'PX', value: ttlMilliseconds },
     });
-    return reply === 'OK';
+    return answer === 'OK';
+  }
+
+  /** Whether a lock is held (its key exists). */
+  async locked(key: string): Promise<boolean> {
+    return (await this.client().exists(this.options.keyPrefix + key)) === 1;
+  }
+
+  /** Drops a lock if `owner` still holds it: one that expired and was taken since is left to its holder. */
+  async unlock(key: string, owner: string): Promise<void> {
+    await this.client().eval(UNLOCK_SCRIPT, { keys: [this.options.keyPrefix + key], arguments: [owner] });
   }
 
   /** Sends `PING` on the store's connection; rejects at once while disconnected (no offline queue). */
   async ping(): Promise<void> {
-    if (!this.connection) {
-      throw new Error(`cache '${this.options.name}' is ${this.closed ? 'closed' : 'not prepared'}`);
-    }
-    await this.connection.client.ping();
+    await this.client().ping();
   }
 
   /** Drops the connection at once: pending cache writes are not worth delaying a shutdown for. */
@@ -173,7 +194,7 @@ export class RedisTokenCacheStore implements TokenCacheStore {
     const { client, entries } = this.connection;
     await entries.close();
     if (client.isOpen) {
-      client.destroy();
+      await client.destroy();
     }
   }
 
@@ -181,7 +202,7 @@ export class RedisTokenCacheStore implements TokenCacheStore {
     if (this.closed) {
       return;
     }
-    const client = keyvRedis.createClient(clientOptions(this.options)) as RedisClientType;
+    const client = createConnection(keyvRedis, this.options);
     // Connection errors come back as failed calls, which TokenCache reports once. Without a
     // listener, an 'error' event would be thrown as an uncaught exception.
     client.on('error', () => undefined);
@@ -208,14 +229,70 @@ export class RedisTokenCacheStore implements TokenCacheStore {
 
   /** The entries, once {@link prepare} has set the client up; a call before is a failure (a miss). */
   private entries(): CacheManagerTokenCacheStore {
+    return this.prepared().entries;
+  }
+
+  /** The client, for the commands Keyv has not: the lock's, `PING`. */
+  private client(): RedisClientType {
+    // The three clients take the same calls for these single-key commands; their types differ only
+    // in the cluster's and Sentinel's extra members.
+    return this.prepared().client as RedisClientType;
+  }
+
+  private prepared(): NonNullable<RedisTokenCacheStore['connection']> {
     if (!this.connection) {
       throw new Error(`cache '${this.options.name}' is ${this.closed ? 'closed' : 'not prepared'}`);
     }
-    return this.connection.entries;
+    return this.connection;
   }
 }
 
-function clientOptions(options: RedisTokenCacheStoreOptions): RedisClientOptions {
+/**
+ * Deletes the lock only if it still holds the caller's owner value. One key, so it runs on the node
+ * holding it, in a cluster too.
+ */
+const UNLOCK_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/**
+ * How many times the Sentinel client looks again at the topology before it gives up: enough to wait
+ * out a Sentinel set that is unreachable at start-up (it looks once a second) without ever leaving
+ * the client dead, which a node-redis Sentinel client that gave up its first connection stays.
+ */
+const SENTINEL_REDISCOVERIES = 1_000_000;
+
+/** The client of a single node, a cluster or a Sentinel-managed primary, not connected yet. */
+function createConnection(
+  keyvRedis: KeyvRedisPackage,
+  options: RedisTokenCacheStoreOptions,
+): RedisClientConnectionType {
+  const node = nodeOptions(options);
+  if (options.cluster) {
+    return keyvRedis.createCluster({
+      rootNodes: options.cluster.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+      defaults: node,
+      // A cluster's own rediscovery follows MOVED answers; commands never queue while a node is down.
+      minimizeConnections: false,
+    }) as RedisClientConnectionType;
+  }
+  if (options.sentinel) {
+    const { socket } = node;
+    return keyvRedis.createSentinel({
+      name: options.sentinel.masterId,
+      sentinelRootNodes: options.sentinel.nodes.map(({ host, port }) => ({ host, port })),
+      nodeClientOptions: node,
+      sentinelClientOptions: {
+        password: options.sentinel.password,
+        disableOfflineQueue: true,
+        socket,
+      },
+      maxCommandRediscovers: SENTINEL_REDISCOVERIES,
+    }) as RedisClientConnectionType;
+  }
+  return keyvRedis.createClient({ url: options.url, ...node }) as RedisClientType;
+}
+
+/** What every connection to a Redis node gets: credentials, TLS, time limits, no offline queue. */
+function nodeOptions(options: RedisTokenCacheStoreOptions): RedisClientOptions & { socket: object } {
   const { tls } = options;
   const socket = {
     connectTimeout: options.connectTimeout,
@@ -224,7 +301,6 @@ function clientOptions(options: RedisTokenCacheStoreOptions): RedisClientOptions
       Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 50),
   };
   return {
-    url: options.url,
     username: options.username,
     password: options.password,
     // Fail a command at once while disconnected, rather than queue it until Redis is back.
@@ -242,4 +318,14 @@ function clientOptions(options: RedisTokenCacheStoreOptions): RedisClientOptions
         }
       : socket,
   };
+}
+
+/** A promise, or a rejection once `milliseconds` have passed without it settling. */
+function withDeadline(promise: Promise<unknown>, milliseconds: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within ${milliseconds} ms`)), milliseconds);
+    timer.unref();
+  });
+  return Promise.race([promise.then(() => undefined), deadline]).finally(() => clearTimeout(timer));
 }

@@ -58,5 +58,6 @@ export function createTokenCache(
     hmacSecret: options.hmacSecret,
     timeoutMs: options.type === 'memory' ? undefined : options.timeout,
     staleIfErrorSeconds: options.staleIfErrorSeconds,
+    singleFlightTimeoutMs: options.type === 'redis' ? options.singleFlightTimeout : undefined,
   });
 }

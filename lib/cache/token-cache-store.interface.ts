@@ -55,4 +55,13 @@ export interface TokenCacheStore {
   ping?(): Promise<void>;
   /** Releases the store's resources when the application shuts down. */
   close(): Promise<void>;
+  /**
+   * Takes a lock shared by every instance using the store (Redis's `SET NX PX`), for the fleet-wide
+   * single flight: resolves true when this call took it. Stores only this process sees leave it out.
+   */
+  lock?(key: string, owner: string, ttlMilliseconds: number): Promise<boolean>;
+  /** Whether the lock is held by anyone. Present with {@link lock}. */
+  locked?(key: string): Promise<boolean>;
+  /** Releases the lock if `owner` still holds it. Present with {@link lock}. */
+  unlock?(key: string, owner: string): Promise<void>;
 }

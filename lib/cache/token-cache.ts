@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
 import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
+import { FleetSingleFlight } from './fleet-single-flight';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
 
 /** How a {@link TokenCache} keeps entries. */
@@ -22,6 +23,11 @@ export interface TokenCacheSettings {
    * authorization server is unavailable (`staleIfErrorSeconds`); never past the token's `exp`.
    */
   readonly staleIfErrorSeconds?: number;
+  /**
+   * Wait for another instance's introspection of the same token, and life of its lock, in
+   * milliseconds: turns the fleet-wide single flight on, for a store with locks (Redis).
+   */
+  readonly singleFlightTimeoutMs?: number;
 }
 
 /** The attributes of one look-up result: built once per cache and result, never per look-up. */
@@ -89,6 +95,8 @@ export class TokenCache {
   private readonly staleMs: number;
   /** Counts look-ups when telemetry is on (see {@link countLookups}). */
   private lookups?: TokenCacheLookupCounter;
+  /** The fleet-wide single flight, for a shared store with locks when it is on. */
+  readonly singleFlight?: FleetSingleFlight;
 
   constructor(
     /** The cache resource's name. */
@@ -99,6 +107,9 @@ export class TokenCache {
     this.hmacKey =
       settings.hmacSecret === undefined ? undefined : createSecretKey(Buffer.from(settings.hmacSecret, 'utf8'));
     this.staleMs = (settings.staleIfErrorSeconds ?? 0) * 1000;
+    if (settings.singleFlightTimeoutMs !== undefined && store.lock && store.locked && store.unlock) {
+      this.singleFlight = new FleetSingleFlight(this, settings.singleFlightTimeoutMs);
+    }
   }
 
   /** Whether the cache keeps active entries past their freshness, for when the server is unavailable. */
@@ -217,10 +228,15 @@ export class TokenCache {
     }
   }
 
-  /** The entry of a key, or `undefined`: a miss, or a store that failed or did not answer in time. */
-  async get(key: string): Promise<CachedIntrospection | undefined> {
+  /**
+   * The entry of a key, or `undefined`: a miss, or a store that failed or did not answer in time.
+   * `counted: false` for the reads of the fleet-wide single flight's wait, which are polls for
+   * another instance's answer, not look-ups (telemetry's `oauth2.cache.lookups` counts a request's
+   * look-up once).
+   */
+  async get(key: string, counted = true): Promise<CachedIntrospection | undefined> {
     if (this.resting()) {
-      this.count('error');
+      this.count('error', counted);
       return undefined;
     }
     let entry: CachedIntrospection | undefined;
@@ -229,10 +245,10 @@ export class TokenCache {
       this.recovered();
     } catch (error) {
       this.failed(error);
-      this.count('error');
+      this.count('error', counted);
       return undefined;
     }
-    return this.fresh(entry);
+    return this.fresh(entry, counted);
   }
 
   /**
@@ -371,6 +387,53 @@ export class TokenCache {
     }
   }
 
+  /**
+   * Takes the fleet-wide lock of a key (see {@link FleetSingleFlight}), kept under a digest of the
+   * key: true when taken, false when another holds it, `undefined` when the store has no locks or
+   * fails. Never throws.
+   */
+  async tryLock(key: string, owner: string, ttlMilliseconds: number): Promise<boolean | undefined> {
+    if (!this.store.lock || this.resting()) {
+      return undefined;
+    }
+    try {
+      const taken = await this.call(this.store.lock(lockKey(key), owner, ttlMilliseconds));
+      this.recovered();
+      return taken;
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  /** Whether the fleet-wide lock of a key is held; `undefined` when the store has no locks or fails. Never throws. */
+  async lockHeld(key: string): Promise<boolean | undefined> {
+    if (!this.store.locked || this.resting()) {
+      return undefined;
+    }
+    try {
+      const held = await this.call(this.store.locked(lockKey(key)));
+      this.recovered();
+      return held;
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  /** Releases the fleet-wide lock of a key if `owner` holds it. Never throws: the lock expires anyway. */
+  async unlock(key: string, owner: string): Promise<void> {
+    if (!this.store.unlock || this.resting()) {
+      return;
+    }
+    try {
+      await this.call(this.store.unlock(lockKey(key), owner));
+      this.recovered();
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
   /** Whether the store has a connection to check (see {@link ping}): a Redis store has. */
   get pingable(): boolean {
     return this.store.ping !== undefined;
@@ -437,22 +500,22 @@ export class TokenCache {
    * A store's answer as a look-up's: an entry past its freshness is a miss (served only by
    * {@link stale}). Counts the look-up when telemetry is on.
    */
-  private fresh(entry: CachedIntrospection | undefined): CachedIntrospection | undefined {
+  private fresh(entry: CachedIntrospection | undefined, counted = true): CachedIntrospection | undefined {
     if (entry === undefined) {
-      this.count('miss');
+      this.count('miss', counted);
       return undefined;
     }
     if (this.staleMs > 0 && entry.active && entry.freshUntil !== undefined && entry.freshUntil <= Date.now()) {
-      this.count('miss');
+      this.count('miss', counted);
       return undefined;
     }
-    this.count('hit');
+    this.count('hit', counted);
     return entry;
   }
 
-  private count(result: 'hit' | 'miss' | 'error' | 'stale'): void {
+  private count(result: 'hit' | 'miss' | 'error' | 'stale', counted = true): void {
     const lookups = this.lookups;
-    if (lookups !== undefined) {
+    if (lookups !== undefined && counted) {
       lookups.counter.add(1, lookups[result]);
     }
   }
@@ -507,6 +570,11 @@ export class TokenCache {
  */
 function tombstoneKey(key: string): string {
   return hash('sha256', `revoked\0${key}`, 'base64url');
+}
+
+/** Where a shared store keeps the fleet-wide lock of a key: a digest too, apart from the key's own. */
+function lockKey(key: string): string {
+  return hash('sha256', `lock\0${key}`, 'base64url');
 }
 
 /**

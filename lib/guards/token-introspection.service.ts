@@ -1,5 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TokenCache } from '../cache/token-cache';
+import type { CachedIntrospection } from '../cache/token-cache-store.interface';
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
@@ -104,17 +105,37 @@ export class TokenIntrospectionService {
     // other instance evicts, and not once a tombstone was seen before introspecting (the answer then
     // comes after the revocation).
     let checkTombstone = !cache.peekable;
+    let release: (() => Promise<void>) | undefined;
     // An in-memory cache was read synchronously by `activePayload`: its miss stands.
     if (!cache.peekable) {
       const entry = await cache.get(key);
       if (entry && !cache.evictedSince(key, mark)) {
-        if (!entry.active) {
-          throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
-        }
-        return entry.payload;
+        return payloadOf(entry);
       }
       checkTombstone = !(await cache.revoked(key));
+      // Another instance may be introspecting the token right now: wait for its answer, bounded.
+      const turn = await cache.singleFlight?.turn(key);
+      if (turn?.entry && !cache.evictedSince(key, mark)) {
+        return payloadOf(turn.entry);
+      }
+      release = turn?.release;
     }
+    try {
+      return await this.introspectAndKeep(resource, cache, token, key, mark, checkTombstone);
+    } finally {
+      // After the answer is in the cache: the instances waiting for it find it there.
+      await release?.();
+    }
+  }
+
+  private async introspectAndKeep(
+    resource: OAuth2Resource,
+    cache: TokenCache,
+    token: string,
+    key: string,
+    mark: number,
+    checkTombstone: boolean,
+  ): Promise<IntrospectionPayload> {
     for (let attempt = 1; ; attempt += 1) {
       let result: IntrospectionResult;
       try {
@@ -200,6 +221,14 @@ export class TokenIntrospectionService {
       throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_SERVER_UNAVAILABLE);
     }
   }
+}
+
+/** The payload of a cached answer; an inactive one is refused. */
+function payloadOf(entry: CachedIntrospection): IntrospectionPayload {
+  if (!entry.active) {
+    throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
+  }
+  return entry.payload;
 }
 
 function nameOf(error: unknown): string {

@@ -1,5 +1,6 @@
 import type { Cache } from 'cache-manager';
 import type { Keyv, KeyvStoreAdapter } from 'keyv';
+import type { RedisClusterOptions, RedisSentinelOptions } from './redis-topology-options.interface';
 
 /** The options every cache resource has, whatever keeps its entries. */
 export interface CacheResourceCommonOptions {
@@ -80,13 +81,23 @@ export interface RedisTlsOptions {
  */
 export interface RedisCacheResourceOptions extends CacheResourceCommonOptions {
   type: 'redis';
-  /** `redis://[[user]:password@]host[:port][/database]`, or `rediss://...` for TLS. */
-  url: string;
+  /**
+   * A single node: `redis://[[user]:password@]host[:port][/database]`, or `rediss://...` for TLS.
+   * Exactly one of `url`, `cluster` and `sentinel`.
+   */
+  url?: string;
+  /** A Redis Cluster, instead of `url`. */
+  cluster?: RedisClusterOptions;
+  /** A primary managed by Redis Sentinel, instead of `url`. */
+  sentinel?: RedisSentinelOptions;
   /** ACL user name, unless the URL has one. */
   username?: string;
   /** Password, unless the URL has one. */
   password?: string;
-  /** TLS settings; needs a `rediss://` URL. */
+  /**
+   * TLS settings; with `url`, needs a `rediss://` URL. With `cluster` or `sentinel`, their presence
+   * turns TLS on (for the Sentinels too).
+   */
   tls?: RedisTlsOptions;
   /**
    * Prefix of every key this cache writes. Default `oauth2:<name>:`. Applications that share a
@@ -97,6 +108,17 @@ export interface RedisCacheResourceOptions extends CacheResourceCommonOptions {
   timeout?: number;
   /** Time limit of one connection attempt, in milliseconds (1 to 60000). Default 1000. */
   connectTimeout?: number;
+  /**
+   * Fleet-wide single flight: instances that miss the same token at the same moment introspect it
+   * once in all. The first takes a short lock in Redis and introspects; the others wait for its
+   * answer in Redis, at most `singleFlightTimeout`, then introspect themselves. Default true.
+   */
+  singleFlight?: boolean;
+  /**
+   * Longest wait, in milliseconds (10 to 60000), for another instance's introspection of the same
+   * token; also the life of the lock, so a lock holder that dies delays no one longer. Default 1000.
+   */
+  singleFlightTimeout?: number;
 }
 
 /**
@@ -161,13 +183,17 @@ export type ResolvedOAuth2CacheResourceOptions =
     })
   | (ResolvedCacheResourceCommon & {
       readonly type: 'redis';
-      readonly url: string;
+      readonly url?: string;
+      readonly cluster?: RedisClusterOptions;
+      readonly sentinel?: RedisSentinelOptions;
       readonly username?: string;
       readonly password?: string;
       readonly tls?: RedisTlsOptions;
       readonly keyPrefix: string;
       readonly timeout: number;
       readonly connectTimeout: number;
+      /** The single flight's wait (and lock life) in milliseconds; absent when it is off. */
+      readonly singleFlightTimeout?: number;
     })
   | (ResolvedCacheResourceCommon & {
       readonly type: 'store';

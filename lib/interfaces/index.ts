@@ -7,3 +7,4 @@ export * from './protected-resource-options.interface';
 export * from './resource-options.interface';
 export * from './response-template.interface';
 export * from './transport-options.interface';
+export * from './redis-topology-options.interface';

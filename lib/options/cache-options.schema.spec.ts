@@ -44,6 +44,7 @@ describe('cache resource options', () => {
           keyPrefix: 'oauth2:shared:',
           timeout: 250,
           connectTimeout: 1000,
+          singleFlightTimeout: 1000,
         },
       ]);
     });
@@ -117,6 +118,7 @@ describe('cache resource options', () => {
       keyPrefix: 'orders:',
       timeout: 100,
       connectTimeout: 500,
+      singleFlightTimeout: 200,
       timeToLiveSeconds: 60,
       negativeTimeToLiveSeconds: 10,
       hmacSecret: 'a-long-enough-secret',
@@ -131,6 +133,7 @@ describe('cache resource options', () => {
       keyPrefix: 'orders:',
       timeout: 100,
       connectTimeout: 500,
+      singleFlightTimeout: 200,
       timeToLiveSeconds: 60,
       negativeTimeToLiveSeconds: 10,
       hmacSecret: 'a-long-enough-secret',
@@ -259,7 +262,7 @@ describe('cache resource options', () => {
     it('an unknown option of a cache, listing the known ones', () => {
       const error = problemsOf({ name: 'c', type: 'redis', url: 'redis://h', ttl: 5 });
       expect(error.message).toContain(
-        'Known options: type, url, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret, staleIfErrorSeconds.',
+        'Known options: type, url, cluster, sentinel, singleFlight, singleFlightTimeout, username, password, tls, keyPrefix, timeout, connectTimeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret, staleIfErrorSeconds.',
       );
       expect(problemsOf({ name: 'c', type: 'cache-module', ttl: 5 }).message).toContain(
         'Known options: type, injectionToken, keyPrefix, timeout, name, timeToLiveSeconds, negativeTimeToLiveSeconds, hmacSecret, staleIfErrorSeconds.',

@@ -1,4 +1,16 @@
-import { Allow, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  Allow,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { isUserCacheStore } from '../cache/user-store';
 import type {
   OAuth2CacheResourceOptions,
@@ -9,6 +21,7 @@ import { isJsonObject } from '../common/is-json-object';
 import { type OptionProblem, describeValue, duplicateNameProblems, schemaProblems } from './option-problem';
 import { staleIfErrorProblems } from './stale-if-error.options';
 import { REDIS_TLS_OPTION_NAMES, redisTlsProblems } from './tls-options';
+import { redisTopologyProblems, resolveRedisTopology } from './redis-topology-options';
 import { IsRequired } from './validation-decorators';
 
 /** Default longest life of an entry, in seconds. */
@@ -70,7 +83,12 @@ export function memoryCacheProblems(cache: Record<string, unknown>, field: strin
  */
 export class RedisCacheSchema extends CacheCommonSchema {
   @IsRequired() @IsIn(['redis']) type!: string;
-  @IsRequired() url!: unknown;
+  /** `url`, `cluster` and `sentinel` (one of them required): redisTopologyProblems(). */
+  @Allow() url?: unknown;
+  @Allow() cluster?: unknown;
+  @Allow() sentinel?: unknown;
+  @IsOptional() @IsBoolean() singleFlight?: boolean;
+  @IsOptional() @IsInt() @Min(10) @Max(60_000) singleFlightTimeout?: number;
   @IsOptional() @IsString() @IsNotEmpty() username?: string;
   @IsOptional() @IsString() password?: string;
   @Allow() tls?: unknown;
@@ -123,6 +141,7 @@ export function cachesProblems(raw: unknown): OptionProblem[] {
         ...schemaProblems(RedisCacheSchema, presenceOnly(cache, ['url', 'tls']), field, "an option of a 'redis' cache"),
       );
       problems.push(...redisConnectionProblems(cache, field));
+      problems.push(...redisTopologyProblems(cache, field));
     } else if (cache.type === 'store') {
       problems.push(
         ...schemaProblems(StoreCacheSchema, presenceOnly(cache, ['store']), field, "an option of a 'store' cache"),
@@ -170,9 +189,8 @@ export function redisConnectionProblems(cache: Record<string, unknown>, field: s
   const url = typeof cache.url === 'string' ? parseUrl(cache.url) : undefined;
   const example = 'e.g. redis://localhost:6379, rediss://cache.internal:6380/1, or redis://:password@host:6379';
   if (cache.url === undefined) {
-    return problems; // "is required", from the schema
-  }
-  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    // "is required", or a cluster or Sentinel: redisTopologyProblems(); the TLS settings are checked here.
+  } else if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
     problems.push({ field: `${field}.url`, problem: `must be a redis:// or rediss:// (TLS) URL, ${example}.` });
   } else if (!/^\/?(\d+)?$/.test(url.pathname)) {
     problems.push({
@@ -248,7 +266,7 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
       return {
         ...common,
         type: 'redis',
-        url: cache.url,
+        ...resolveRedisTopology(cache),
         ...(cache.username !== undefined && { username: cache.username }),
         ...(cache.password !== undefined && { password: cache.password }),
         ...(cache.tls !== undefined && { tls: cache.tls }),

@@ -58,6 +58,8 @@ export interface RedisServerOptions {
     readonly caPem: string;
     readonly client?: { readonly certPem: string; readonly keyPem: string };
   };
+  /** More `redis-server` arguments, e.g. `['--cluster-enabled', 'yes', ...]` or `['--replicaof', ...]`. */
+  readonly extraArguments?: readonly string[];
 }
 
 /**
@@ -184,7 +186,17 @@ export class RedisServer {
 
   private arguments(): string[] {
     const { password, tls } = this.options;
-    const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()];
+    const common = [
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      tmpdir(),
+      ...(this.options.extraArguments ?? []),
+    ];
     const auth = password === undefined ? [] : ['--requirepass', password];
     if (!tls) {
       return ['--port', String(this.port), ...common, ...auth];
@@ -215,7 +227,7 @@ export class RedisServer {
 }
 
 /** A port on 127.0.0.1 that was free a moment ago: the system gave it, and it was released. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -224,7 +236,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves once a Redis on the port answers (PING, or AUTH when it has a password); rejects after `timeoutMs`. */
-async function waitForPong(port: number, options: RedisServerOptions, timeoutMs: number): Promise<void> {
+export async function waitForPong(port: number, options: RedisServerOptions, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await ping(port, options)) {
