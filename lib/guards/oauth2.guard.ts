@@ -12,7 +12,8 @@ import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import { type OAuth2DpopChallenge, OAuth2Exception } from '../errors/oauth2.exception';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
 import type { OAuth2ResourceSelector, ResolvedOAuth2Policy } from '../interfaces/policy-options.interface';
-import { OAUTH2_RESOLVED_OPTIONS, OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
+import { InjectOAuth2Options } from '../decorators/inject-oauth2-options.decorator';
+import { OPTIONAL_METADATA, SKIP_METADATA } from '../oauth2.constants';
 import type { ResolvedOAuth2ModuleOptions } from '../options/resolved-options';
 import { OAuth2Resource } from '../resources/oauth2-resource';
 import { OAuth2ResourceRegistry } from '../resources/oauth2-resource.registry';
@@ -73,7 +74,7 @@ export class OAuth2Guard implements CanActivate {
 
   constructor(
     protected readonly reflector: Reflector,
-    @Inject(OAUTH2_RESOLVED_OPTIONS) protected readonly options: ResolvedOAuth2ModuleOptions,
+    @InjectOAuth2Options() protected readonly options: ResolvedOAuth2ModuleOptions,
     protected readonly resources: OAuth2ResourceRegistry,
     protected readonly caches: TokenCacheRegistry,
     protected readonly introspection: TokenIntrospectionService,
