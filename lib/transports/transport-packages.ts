@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { isNotFound } from '../common/optional-package.loader';
+import { OptionalPackageLoader } from '../common/optional-package.loader';
 
 /** The exception class a gateway's handler throws for Nest's `BaseWsExceptionFilter` to send to the client. */
 type WsExceptionClass = new (error: object) => Error;
@@ -37,27 +37,21 @@ export function transportPackages(): TransportPackages {
  */
 @Injectable()
 export class TransportPackagesLoader implements OnModuleInit {
+  constructor(private readonly packages: OptionalPackageLoader) {}
+
   async onModuleInit(): Promise<void> {
-    const websockets = await importIfInstalled('@nestjs/websockets', () => import('@nestjs/websockets'));
+    const websockets = await this.packages.loadIfInstalled('@nestjs/websockets', () => import('@nestjs/websockets'));
     if (websockets) {
       loaded.WsException = websockets.WsException as unknown as WsExceptionClass;
       loaded.BaseWsExceptionFilter = websockets.BaseWsExceptionFilter as unknown as WsFilterClass;
     }
-    const microservices = await importIfInstalled('@nestjs/microservices', () => import('@nestjs/microservices'));
+    const microservices = await this.packages.loadIfInstalled(
+      '@nestjs/microservices',
+      () => import('@nestjs/microservices'),
+    );
     if (microservices) {
       loaded.RpcException = microservices.RpcException as unknown as RpcExceptionClass;
       loaded.BaseRpcExceptionFilter = microservices.BaseRpcExceptionFilter as unknown as RpcFilterClass;
     }
-  }
-}
-
-async function importIfInstalled<T>(packageName: string, importPackage: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await importPackage();
-  } catch (error) {
-    if (isNotFound(error, packageName)) {
-      return undefined;
-    }
-    throw error;
   }
 }
