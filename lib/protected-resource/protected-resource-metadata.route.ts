@@ -32,7 +32,10 @@ export class ProtectedResourceMetadataRoute implements OnModuleInit {
       // No protectedResource, or no HTTP server (a standalone application or a microservice alone).
       return;
     }
-    const document = protectedResourceMetadata(resolved, this.options.policy, this.requiredScopes());
+    // Certificate-bound tokens are checked on every route; a trusted proxy's header says certificates reach us.
+    const certificateBound =
+      this.options.policy.requireCertificateBinding || this.options.trustedClientCertificateHeader !== undefined;
+    const document = protectedResourceMetadata(resolved, this.options.policy, this.requiredScopes(), certificateBound);
     for (const path of resolved.metadataPaths) {
       adapter.get(path, (_request: unknown, response: unknown) => {
         adapter.setHeader(response, 'Cache-Control', PROTECTED_RESOURCE_CACHE_CONTROL);

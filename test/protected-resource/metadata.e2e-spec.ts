@@ -102,6 +102,19 @@ describe.each(ADAPTERS)('protectedResource metadata (RFC 9728) on %s', (adapter)
     authorization_servers: ['https://as.example.com/realms/a', 'https://other-as.example.com'],
     scopes_supported: ['orders:read', 'orders:write', 'reports:read'],
     bearer_methods_supported: ['header'],
+    // The default policy: DPoP allowed, with every algorithm the guard verifies.
+    dpop_signing_alg_values_supported: [
+      'ES256',
+      'ES384',
+      'ES512',
+      'EdDSA',
+      'PS256',
+      'PS384',
+      'PS512',
+      'RS256',
+      'RS384',
+      'RS512',
+    ],
     resource_name: 'Orders API',
   };
 
@@ -176,6 +189,18 @@ describe.each(ADAPTERS)('protectedResource options on %s', (adapter) => {
       authorization_servers: ['http://127.0.0.1:9000'],
       scopes_supported: ['mcp:tools'],
       bearer_methods_supported: ['header', 'query'],
+      dpop_signing_alg_values_supported: [
+        'ES256',
+        'ES384',
+        'ES512',
+        'EdDSA',
+        'PS256',
+        'PS384',
+        'PS512',
+        'RS256',
+        'RS384',
+        'RS512',
+      ],
       resource_documentation: 'https://docs.example.com/api',
       resource_policy_uri: 'https://example.com/policy',
       dpop_bound_access_tokens_required: false,
