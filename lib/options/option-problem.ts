@@ -96,6 +96,14 @@ export function duplicateNameProblems(entries: readonly unknown[], field: string
   return problems;
 }
 
+/** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** Whether a value is one scope (RFC 6749 §3.3 scope-token), as a policy or the RFC 9728 document lists them. */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE_TOKEN.test(value);
+}
+
 /** Header names must be HTTP tokens (RFC 9110 §5.1), or Node refuses to send them at request time. */
 export function isHeaderName(value: string): boolean {
   return HEADER_NAME.test(value);

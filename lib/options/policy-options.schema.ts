@@ -4,11 +4,8 @@ import { isJsonObject } from '../common/is-json-object';
 import { OAuth2ConfigurationError } from '../errors/oauth2-configuration.error';
 import type { OAuth2PolicyOptions } from '../interfaces/policy-options.interface';
 import { dpopPolicyProblems } from './dpop-options';
-import { type OptionProblem, schemaProblems } from './option-problem';
+import { type OptionProblem, isScopeToken, schemaProblems } from './option-problem';
 import { IsNonEmptyStringListOrFalse, IsStringOrFunction } from './validation-decorators';
-
-/** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Validation rules of a policy, in `forRoot({ policy })` and in `@OAuth2Policy()`. */
 export class PolicySchema {
@@ -51,7 +48,7 @@ export function policyProblems(raw: unknown, field: string): OptionProblem[] {
   const scopes = raw.requiredScopes;
   if (Array.isArray(scopes)) {
     scopes.forEach((scope, index) => {
-      if (typeof scope === 'string' && !SCOPE_TOKEN.test(scope)) {
+      if (typeof scope === 'string' && !isScopeToken(scope)) {
         problems.push({
           field: `${field}.requiredScopes[${index}]`,
           problem:

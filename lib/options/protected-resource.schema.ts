@@ -1,6 +1,6 @@
 import { isJsonObject } from '../common/is-json-object';
 import type { OAuth2ProtectedResourceOptions } from '../interfaces/protected-resource-options.interface';
-import type { OptionProblem } from './option-problem';
+import { type OptionProblem, isScopeToken } from './option-problem';
 import type { ResolvedProtectedResource } from './resolved-options';
 
 /** RFC 9728 §3: the well-known URI suffix of protected-resource metadata. */
@@ -24,8 +24,6 @@ export const OWN_MEMBERS: Readonly<Record<string, string>> = Object.freeze({
   bearer_methods_supported: 'policy.allowAccessTokenQueryParam',
 });
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
-/** RFC 6749 §3.3 scope-token. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Problems of the `protectedResource` option. */
 export function protectedResourceProblems(raw: unknown): OptionProblem[] {
@@ -70,7 +68,7 @@ export function protectedResourceProblems(raw: unknown): OptionProblem[] {
     });
   }
   const scopes = raw.scopesSupported;
-  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((scope) => isScope(scope)))) {
+  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((scope) => isScopeToken(scope)))) {
     problems.push({
       field: `${field}.scopesSupported`,
       problem:
@@ -179,10 +177,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   }
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
-}
-
-function isScope(value: unknown): boolean {
-  return typeof value === 'string' && SCOPE_TOKEN.test(value);
 }
 
 function absoluteHttpUrl(value: string): URL | undefined {
