@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --no-redis]`: what the guard costs per request, side by side with the unguarded
+ * `npm run bench [-- --quick] [-- --no-redis] [-- --server-time] [-- --adapter=fastify]`: what the guard costs per request, side by side with the unguarded
  * route, and how hard it hits the authorization server.
  *
  * Four processes, so that load generation does not share an event loop with what it measures: this
@@ -24,6 +24,12 @@ import { measureTelemetryCost } from './telemetry-micro';
 
 const ROOT = join(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
+/** `--server-time`: only the interleaved server-time ratios (a minute or two), for work on the hit path. */
+const SERVER_TIME_ONLY = process.argv.includes('--server-time');
+/** `--adapter=express` or `--adapter=fastify`: that adapter alone; both by default. */
+const ADAPTERS = (['express', 'fastify'] as const).filter((adapter) =>
+  process.argv.every((arg) => !arg.startsWith('--adapter=') || arg === `--adapter=${adapter}`),
+);
 const ROUNDS = QUICK ? 1 : 5;
 const SECONDS = QUICK ? 1.5 : 4;
 const CONNECTIONS = 32;
@@ -428,6 +434,32 @@ async function measureServerTime(base: string, adapter: string): Promise<Adapter
   };
 }
 
+/** `--server-time`: the application of one adapter, its two routes warmed up, and the interleaved runs alone. */
+async function measureServerTimeOnly(
+  adapter: 'express' | 'fastify',
+  asUrl: string,
+): Promise<AdapterFigures['serverTime']> {
+  const { child, port } = await startReady(
+    ['--expose-gc', join('dist-bench', 'bench', 'bench-app.js')],
+    { ADAPTER: adapter, AS_URL: asUrl, REDIS_URL: '' },
+    0,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const warmAgent = new Agent({ keepAlive: true });
+  for (const path of ['/skipped', '/memory']) {
+    const status = await get(`${base}${path}`, HIT_TOKENS[0], warmAgent);
+    if (status !== 200) {
+      throw new Error(`warm-up of ${path} on ${adapter} answered ${status}`);
+    }
+  }
+  warmAgent.destroy();
+  try {
+    return await measureServerTime(base, adapter);
+  } finally {
+    await stop(child);
+  }
+}
+
 async function measureAdapter(
   adapter: 'express' | 'fastify',
   asUrl: string,
@@ -657,7 +689,35 @@ function targets(results: Record<string, AdapterFigures>): string[] {
   return verdicts;
 }
 
+/** `--server-time`: the interleaved ratios of both adapters, their table and their targets. */
+async function serverTimeOnly(): Promise<void> {
+  const { port: asPort } = await startReady([join('dist-bench', 'bench', 'bench-authorization-server.js')], {}, 1);
+  const lines = [
+    `| platform | server time, interleaved (median of ${TIMING_RUNS}) | skipped µs | guarded µs | ratio (range) |`,
+    '|---|---|---:|---:|---:|',
+  ];
+  const verdicts: string[] = [];
+  for (const adapter of ADAPTERS) {
+    const serverTime = await measureServerTimeOnly(adapter, `http://127.0.0.1:${asPort}`);
+    for (const kind of ['http', 'graphql'] as const) {
+      const run = serverTime[kind];
+      lines.push(
+        `| ${adapter} | ${run.reference} → ${run.guarded} | ${run.referenceMicros.toFixed(1)} | ${run.guardedMicros.toFixed(1)} | ${run.ratio.toFixed(3)} (${run.ratioRange[0].toFixed(3)}–${run.ratioRange[1].toFixed(3)}) |`,
+      );
+    }
+    const target = SERVER_TIME_TARGETS[adapter];
+    const ratio = serverTime.http.ratio;
+    verdicts.push(
+      `${ratio >= target ? 'met   ' : 'MISSED'} ${adapter}: interleaved server time, skipped ÷ guarded ≥ ${target.toFixed(2)} (${ratio.toFixed(3)}, median of ${TIMING_RUNS})`,
+    );
+  }
+  console.log(`\n${lines.join('\n')}\n\n${verdicts.join('\n')}`);
+}
+
 async function main(): Promise<void> {
+  if (SERVER_TIME_ONLY) {
+    return serverTimeOnly();
+  }
   const started = Date.now();
   console.log(
     `benchmark${QUICK ? ' (quick)' : ''}: ${ROUNDS} round(s) of ${SECONDS} s per scenario, ${CONNECTIONS} connections`,
@@ -666,7 +726,7 @@ async function main(): Promise<void> {
   const asUrl = `http://127.0.0.1:${asPort}`;
   const redisUrl = await startRedis();
   const results: Record<string, AdapterFigures> = {};
-  for (const adapter of ['express', 'fastify'] as const) {
+  for (const adapter of ADAPTERS) {
     results[adapter] = await measureAdapter(adapter, asUrl, redisUrl);
   }
   const machine = {
