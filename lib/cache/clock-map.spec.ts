@@ -95,4 +95,92 @@ describe('ClockMap', () => {
       expect(() => new ClockMap(10, idle)).toThrow(RangeError);
     });
   });
+
+  describe('aliases', () => {
+    it('finds an entry by its alias in a scope, and only in that scope', () => {
+      const map = new ClockMap<number>(10);
+      map.set('k1', 1);
+      map.alias('k1', 'resource-a', 'token-1');
+      expect(map.getByAlias('resource-a', 'token-1')).toBe(1);
+      expect(map.getByAlias('resource-b', 'token-1')).toBeUndefined();
+      expect(map.getByAlias('resource-a', 'token-2')).toBeUndefined();
+      expect(map.aliasCount).toBe(1);
+    });
+
+    it('gives no alias to a key that is not there', () => {
+      const map = new ClockMap<number>(10);
+      map.alias('missing', 'scope', 'alias');
+      expect(map.getByAlias('scope', 'alias')).toBeUndefined();
+      expect(map.aliasCount).toBe(0);
+    });
+
+    it('drops the alias with its entry: deleted, replaced, evicted, cleared', () => {
+      const map = new ClockMap<number>(2);
+      map.set('a', 1).set('b', 2);
+      map.alias('a', 's', 'alias-a');
+      map.alias('b', 's', 'alias-b');
+      map.delete('a');
+      expect(map.getByAlias('s', 'alias-a')).toBeUndefined();
+      map.set('b', 20);
+      // The new value of a key starts without the alias of the old one.
+      expect(map.getByAlias('s', 'alias-b')).toBeUndefined();
+      map.alias('b', 's', 'alias-b');
+      map.set('c', 3);
+      expect(map.aliasCount).toBe(1);
+      // Full: 'd' evicts the oldest entry not read, 'b', and its alias with it.
+      map.set('d', 4);
+      expect(map.has('b')).toBe(false);
+      expect(map.getByAlias('s', 'alias-b')).toBeUndefined();
+      expect(map.aliasCount).toBe(0);
+      map.alias('d', 's', 'alias-d');
+      map.clear();
+      expect(map.getByAlias('s', 'alias-d')).toBeUndefined();
+      expect(map.aliasCount).toBe(0);
+    });
+
+    it('holds no more aliases than entries, however many it was given', () => {
+      const map = new ClockMap<number>(5);
+      for (let index = 0; index < 200; index++) {
+        map.set(`k${index}`, index);
+        map.alias(`k${index}`, 's', `t${index}`);
+        map.alias(`k${index}`, 's', `u${index}`);
+        expect(map.aliasCount).toBeLessThanOrEqual(map.size);
+      }
+      // One alias per entry: the second replaced the first.
+      expect(map.getByAlias('s', 't199')).toBeUndefined();
+      expect(map.getByAlias('s', 'u199')).toBe(199);
+    });
+
+    it('moves an alias to the entry it is given to last', () => {
+      const map = new ClockMap<number>(10);
+      map.set('a', 1).set('b', 2);
+      map.alias('a', 's', 'x');
+      map.alias('b', 's', 'x');
+      expect(map.getByAlias('s', 'x')).toBe(2);
+      map.delete('a');
+      expect(map.getByAlias('s', 'x')).toBe(2);
+      expect(map.aliasCount).toBe(1);
+    });
+
+    it('counts a read by alias as a use, and drops an idle entry with its alias', () => {
+      const map = new ClockMap<number>(10, 1000);
+      const start = Date.now();
+      map.set('a', 1);
+      map.alias('a', 's', 'x');
+      expect(map.getByAlias('s', 'x', start + 900)).toBe(1);
+      expect(map.get('a', start + 1800)).toBe(1);
+      expect(map.getByAlias('s', 'x', start + 2900)).toBeUndefined();
+      expect(map.has('a')).toBe(false);
+      expect(map.aliasCount).toBe(0);
+    });
+
+    it('drops the entry an alias names', () => {
+      const map = new ClockMap<number>(10);
+      map.set('a', 1);
+      map.alias('a', 's', 'x');
+      expect(map.deleteByAlias('s', 'x')).toBe(true);
+      expect(map.has('a')).toBe(false);
+      expect(map.deleteByAlias('s', 'x')).toBe(false);
+    });
+  });
 });

@@ -17,6 +17,8 @@
 export class ClockMap<V> {
   /** In insertion order, which eviction walks from the oldest end. */
   private readonly entries = new Map<string, Slot<V>>();
+  /** The entries that have an alias (see {@link alias}), by scope, then alias. */
+  private readonly aliases = new Map<string, Map<string, Slot<V>>>();
 
   constructor(
     /** Most entries kept. */
@@ -43,19 +45,51 @@ export class ClockMap<V> {
    * @param now the time of the read, in milliseconds (`Date.now()`), for the idle check.
    */
   get(key: string, now: number = Date.now()): V | undefined {
+    return this.use(this.entries.get(key), now);
+  }
+
+  /**
+   * The value of an entry found by its alias in a scope (see {@link alias}); a read as {@link get} is.
+   *
+   * @param now the time of the read, in milliseconds (`Date.now()`), for the idle check.
+   */
+  getByAlias(scope: string, alias: string, now: number = Date.now()): V | undefined {
+    return this.use(this.aliases.get(scope)?.get(alias), now);
+  }
+
+  /**
+   * Gives the entry of `key`, if there is one, a second name in a scope, which {@link getByAlias}
+   * finds it by. An entry has one alias at most (a new one replaces it), and the alias goes with the
+   * entry: when it is dropped, evicted, replaced or left idle, and on {@link clear}.
+   */
+  alias(key: string, scope: string, alias: string): void {
     const slot = this.entries.get(key);
     if (slot === undefined) {
-      return undefined;
+      return;
     }
-    if (this.idleMilliseconds !== undefined) {
-      if (now - slot.readAt >= this.idleMilliseconds) {
-        this.entries.delete(key);
-        return undefined;
-      }
-      slot.readAt = now;
+    this.unalias(slot);
+    let names = this.aliases.get(scope);
+    if (names === undefined) {
+      names = new Map();
+      this.aliases.set(scope, names);
     }
-    slot.used = true;
-    return slot.value;
+    // An alias names one entry: an entry it named before loses it.
+    const previous = names.get(alias);
+    if (previous !== undefined) {
+      previous.alias = undefined;
+    }
+    names.set(alias, slot);
+    slot.scope = names;
+    slot.alias = alias;
+  }
+
+  /** How many entries have an alias. */
+  get aliasCount(): number {
+    let count = 0;
+    for (const names of this.aliases.values()) {
+      count += names.size;
+    }
+    return count;
   }
 
   /** Whether the map holds a key; not a use. */
@@ -65,21 +99,75 @@ export class ClockMap<V> {
 
   /** Sets a key as the newest entry, dropping one entry first when the map is full. */
   set(key: string, value: V): this {
-    if (!this.entries.delete(key) && this.entries.size >= this.capacity) {
+    const replaced = this.entries.get(key);
+    if (replaced !== undefined) {
+      this.remove(key, replaced);
+    } else if (this.entries.size >= this.capacity) {
       this.evictOne();
     }
-    this.entries.set(key, { value, used: false, readAt: this.idleMilliseconds === undefined ? 0 : Date.now() });
+    this.entries.set(key, {
+      key,
+      value,
+      used: false,
+      readAt: this.idleMilliseconds === undefined ? 0 : Date.now(),
+      alias: undefined,
+      scope: undefined,
+    });
     return this;
   }
 
   /** Drops a key; whether it was there. */
   delete(key: string): boolean {
-    return this.entries.delete(key);
+    const slot = this.entries.get(key);
+    if (slot === undefined) {
+      return false;
+    }
+    this.remove(key, slot);
+    return true;
+  }
+
+  /** Drops the entry an alias names; whether there was one. */
+  deleteByAlias(scope: string, alias: string): boolean {
+    const slot = this.aliases.get(scope)?.get(alias);
+    if (slot === undefined) {
+      return false;
+    }
+    this.remove(slot.key, slot);
+    return true;
   }
 
   /** Drops every key. */
   clear(): void {
     this.entries.clear();
+    this.aliases.clear();
+  }
+
+  /** A read of a slot: counts as a use and restarts its idle time, or drops it when it was idle too long. */
+  private use(slot: Slot<V> | undefined, now: number): V | undefined {
+    if (slot === undefined) {
+      return undefined;
+    }
+    if (this.idleMilliseconds !== undefined) {
+      if (now - slot.readAt >= this.idleMilliseconds) {
+        this.remove(slot.key, slot);
+        return undefined;
+      }
+      slot.readAt = now;
+    }
+    slot.used = true;
+    return slot.value;
+  }
+
+  private remove(key: string, slot: Slot<V>): void {
+    this.entries.delete(key);
+    this.unalias(slot);
+  }
+
+  private unalias(slot: Slot<V>): void {
+    if (slot.alias !== undefined) {
+      slot.scope!.delete(slot.alias);
+      slot.alias = undefined;
+    }
   }
 
   /**
@@ -90,6 +178,7 @@ export class ClockMap<V> {
     for (const [key, slot] of this.entries) {
       this.entries.delete(key);
       if (!slot.used) {
+        this.unalias(slot);
         return;
       }
       slot.used = false;
@@ -100,8 +189,12 @@ export class ClockMap<V> {
 
 /** A value, and whether it was read since it was set or last passed over by eviction. */
 interface Slot<V> {
+  readonly key: string;
   readonly value: V;
   used: boolean;
   /** When it was last read or set (milliseconds); kept only with an idle time. */
   readAt: number;
+  /** Its alias, and the map of its scope that holds it; none by default. */
+  alias: string | undefined;
+  scope: Map<string, Slot<V>> | undefined;
 }

@@ -52,6 +52,47 @@ describe('MemoryTokenCacheStore', () => {
     });
   });
 
+  describe('peekToken, the hot path of a token seen before', () => {
+    it('finds an entry by the token remembered beside it, until the entry goes', async () => {
+      store = new MemoryTokenCacheStore(10);
+      const value = payload('a');
+      await store.set('key-a', value, MINUTE);
+      expect(store.peekToken('as', 'token-a')).toBeUndefined();
+      store.rememberToken('key-a', 'as', 'token-a');
+      expect(store.peekToken('as', 'token-a')).toBe(value);
+      expect(store.rememberedTokens).toBe(1);
+      await store.delete('key-a');
+      expect(store.peekToken('as', 'token-a')).toBeUndefined();
+      expect(store.rememberedTokens).toBe(0);
+    });
+
+    it('forgets the token of an expired entry, and of an evicted one', async () => {
+      store = new MemoryTokenCacheStore(1);
+      await store.set('short', payload('s'), 60);
+      store.rememberToken('short', 'as', 'token-s');
+      await sleep(90);
+      expect(store.peekToken('as', 'token-s')).toBeUndefined();
+      expect(store.rememberedTokens).toBe(0);
+      expect(store.size).toBe(0);
+
+      await store.set('a', payload('a'), MINUTE);
+      store.rememberToken('a', 'as', 'token-a');
+      await store.set('b', payload('b'), MINUTE);
+      expect(store.peekToken('as', 'token-a')).toBeUndefined();
+      expect(store.rememberedTokens).toBe(0);
+    });
+
+    it('remembers no more tokens than it holds entries', async () => {
+      store = new MemoryTokenCacheStore(3);
+      for (let index = 0; index < 50; index++) {
+        await store.set(`k${index}`, payload(`${index}`), MINUTE);
+        store.rememberToken(`k${index}`, 'as', `t${index}`);
+        store.rememberToken(`k${index - 1}`, 'as', `t${index - 1}`);
+        expect(store.rememberedTokens).toBeLessThanOrEqual(3);
+      }
+    });
+  });
+
   it('keeps the entry of an inactive token', async () => {
     store = new MemoryTokenCacheStore(10);
     await store.set('a', INACTIVE_ENTRY, MINUTE);

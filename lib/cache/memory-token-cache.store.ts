@@ -29,6 +29,11 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
     this.cache = createCache({ stores: [keyv] });
   }
 
+  /** How many entries have their token remembered beside them (see {@link rememberToken}). */
+  get rememberedTokens(): number {
+    return this.records.aliasCount;
+  }
+
   /** How many entries the store holds, expired ones not yet dropped included. */
   get size(): number {
     return this.records.size;
@@ -55,6 +60,32 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
       return undefined;
     }
     return record.value;
+  }
+
+  /**
+   * The hot path of a token seen before: its entry found by the token itself, without hashing it
+   * (see {@link rememberToken}).
+   */
+  peekToken(resourceName: string, token: string): CachedIntrospection | undefined {
+    const now = Date.now();
+    const record = this.records.getByAlias(resourceName, token, now);
+    if (record === undefined) {
+      return undefined;
+    }
+    if (typeof record.expires === 'number' && record.expires <= now) {
+      this.records.deleteByAlias(resourceName, token);
+      return undefined;
+    }
+    return record.value;
+  }
+
+  /**
+   * Remembers the token of an entry beside it, so that its next look-ups skip the hash: in this
+   * process's memory only, one token per entry (so bounded by `maxEntries`), and dropped with the
+   * entry (expired, evicted, deleted, idle or replaced).
+   */
+  rememberToken(key: string, resourceName: string, token: string): void {
+    this.records.alias(key, resourceName, token);
   }
 
   async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {

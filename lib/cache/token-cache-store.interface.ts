@@ -27,6 +27,18 @@ export interface TokenCacheStore {
    * then costs the guard no promise and no event-loop turn. Stores across a network leave it out.
    */
   peek?(key: string): CachedIntrospection | undefined;
+  /**
+   * The entry of a token at a resource, found by the token itself rather than its key: for a store in
+   * this process's memory that remembers the token beside the entry ({@link rememberToken}), so that
+   * a hit skips hashing the token. `undefined` when it does not (the caller then hashes). Raw tokens
+   * must never leave the process this way: a shared store leaves both methods out.
+   */
+  peekToken?(resourceName: string, token: string): CachedIntrospection | undefined;
+  /**
+   * Remembers `token` at `resourceName` as another name of the entry under `key`, if there is one,
+   * until that entry goes. With {@link peekToken}.
+   */
+  rememberToken?(key: string, resourceName: string, token: string): void;
   /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
   set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
   /**

@@ -251,6 +251,65 @@ describe('TokenCache', () => {
       expect(cache.peek(key)).toBeUndefined();
     });
 
+    it('remembers the token of a hit beside its entry, so that its next look-up skips the hash', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 300 });
+      const key = inMemory.keyOf('as', 'tok');
+      await inMemory.set(key, active(payload));
+      // Not remembered by the write, nor by a look-up without the token.
+      expect(inMemory.peekToken('as', 'tok')).toBeUndefined();
+      expect(inMemory.peek(key)).toBeDefined();
+      expect(inMemory.peekToken('as', 'tok')).toBeUndefined();
+      // A hit with the token remembers it, at that resource only.
+      expect(inMemory.peek(key, 'as', 'tok')).toEqual({ active: true, payload });
+      expect(inMemory.peekToken('as', 'tok')).toEqual({ active: true, payload });
+      expect(inMemory.peekToken('other-as', 'tok')).toBeUndefined();
+      expect(inMemory.peekToken('as', 'tok2')).toBeUndefined();
+      // A miss remembers nothing.
+      expect(inMemory.peek(inMemory.keyOf('as', 'absent'), 'as', 'absent')).toBeUndefined();
+      expect(inMemory.peekToken('as', 'absent')).toBeUndefined();
+      // Gone with the entry: an eviction (revocation) forgets the token too.
+      await inMemory.evict('as', 'tok');
+      expect(inMemory.peekToken('as', 'tok')).toBeUndefined();
+      expect(memory.rememberedTokens).toBe(0);
+      await inMemory.close();
+    });
+
+    it('remembers tokens under hmacSecret as well, and never for a store without peek', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const keyed = new TokenCache('hmac', memory, { timeToLiveSeconds: 300, hmacSecret: 's'.repeat(32) });
+      const key = keyed.keyOf('as', 'tok');
+      await keyed.set(key, active(payload));
+      keyed.peek(key, 'as', 'tok');
+      expect(keyed.peekToken('as', 'tok')).toEqual({ active: true, payload });
+      await keyed.close();
+
+      await cache.set(TokenCache.key('as', 'tok'), active(payload));
+      expect(cache.peek(TokenCache.key('as', 'tok'), 'as', 'tok')).toBeUndefined();
+      expect(cache.peekToken('as', 'tok')).toBeUndefined();
+    });
+
+    it('counts a hit by token as a hit, and leaves a miss by token to the look-up by key', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const counted = new TokenCache('counted', memory, { timeToLiveSeconds: 300 });
+      const adds: string[] = [];
+      const attributes = (result: string) => ({ cache: 'counted', result });
+      counted.countLookups({
+        counter: { add: (_value, { result }) => adds.push(result) },
+        hit: attributes('hit'),
+        miss: attributes('miss'),
+        error: attributes('error'),
+        stale: attributes('stale'),
+      });
+      const key = counted.keyOf('as', 'tok');
+      await counted.set(key, active(payload));
+      expect(counted.peekToken('as', 'tok')).toBeUndefined();
+      counted.peek(key, 'as', 'tok');
+      counted.peekToken('as', 'tok');
+      expect(adds).toEqual(['hit', 'hit']);
+      await counted.close();
+    });
+
     it('takes a peek that throws as a miss, and warns once', async () => {
       const broken: TokenCacheStore = Object.assign(new MemoryTokenCacheStore(10), {
         peek: (): CachedIntrospection | undefined => {
@@ -466,6 +525,18 @@ describe('TokenCache with staleIfErrorSeconds', () => {
 
     clock += 60_000;
     expect(await cache.stale(key, cache.evictionMark())).toBeUndefined();
+  });
+
+  it('past its freshness an entry is a miss by token too', async () => {
+    const memory = new MemoryTokenCacheStore(10);
+    const cache = new TokenCache('stale', memory, { timeToLiveSeconds: 10, staleIfErrorSeconds: 60 });
+    const key = cache.keyOf('as', 'tok');
+    await cache.set(key, active(payload));
+    cache.peek(key, 'as', 'tok');
+    expect(cache.peekToken('as', 'tok')).toMatchObject({ active: true, payload });
+    clock += 10_000;
+    expect(cache.peekToken('as', 'tok')).toBeUndefined();
+    expect(await cache.stale(key, cache.evictionMark())).toMatchObject({ active: true, payload });
   });
 
   it('serves no stale entry once evicted, nor an inactive one', async () => {

@@ -253,9 +253,11 @@ export class TokenCache {
 
   /**
    * The entry of a key, read synchronously when the store is in this process's memory; `undefined`
-   * for a miss, and for a store that can only answer asynchronously (then call {@link get}).
+   * for a miss, and for a store that can only answer asynchronously (then call {@link get}). With the
+   * token it was computed from, a hit makes the store remember the token beside the entry, so that
+   * the token's next look-ups ({@link peekToken}) skip the hash.
    */
-  peek(key: string): CachedIntrospection | undefined {
+  peek(key: string, resourceName?: string, token?: string): CachedIntrospection | undefined {
     if (this.store.peek === undefined) {
       return undefined;
     }
@@ -271,7 +273,35 @@ export class TokenCache {
       this.count('error');
       return undefined;
     }
-    return this.fresh(entry);
+    const fresh = this.fresh(entry);
+    if (fresh !== undefined && token !== undefined) {
+      this.store.rememberToken?.(key, resourceName!, token);
+    }
+    return fresh;
+  }
+
+  /**
+   * The hit path of a token this process looked up before: its fresh entry, found by the token
+   * itself in a store that remembers it (see {@link peek}), without hashing it. `undefined`
+   * otherwise, and then uncounted: the caller looks the key up with {@link peek}, which counts.
+   */
+  peekToken(resourceName: string, token: string): CachedIntrospection | undefined {
+    const store = this.store;
+    if (store.peekToken === undefined || this.resting()) {
+      return undefined;
+    }
+    let entry: CachedIntrospection | undefined;
+    try {
+      entry = store.peekToken(resourceName, token);
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+    if (entry === undefined || this.pastFreshness(entry)) {
+      return undefined;
+    }
+    this.count('hit');
+    return entry;
   }
 
   /**
@@ -505,12 +535,17 @@ export class TokenCache {
       this.count('miss', counted);
       return undefined;
     }
-    if (this.staleMs > 0 && entry.active && entry.freshUntil !== undefined && entry.freshUntil <= Date.now()) {
+    if (this.pastFreshness(entry)) {
       this.count('miss', counted);
       return undefined;
     }
     this.count('hit', counted);
     return entry;
+  }
+
+  /** Whether an entry is kept past its freshness, for stale-if-error only. */
+  private pastFreshness(entry: CachedIntrospection): boolean {
+    return this.staleMs > 0 && entry.active && entry.freshUntil !== undefined && entry.freshUntil <= Date.now();
   }
 
   private count(result: 'hit' | 'miss' | 'error' | 'stale', counted = true): void {

@@ -62,13 +62,15 @@ export class TokenIntrospectionService {
     cache: TokenCache | undefined,
     token: string,
   ): IntrospectionPayload | Promise<IntrospectionPayload> {
-    const key = cache ? cache.keyOf(resource.name, token) : TokenCache.key(resource.name, token);
-    const cached = cache?.peek(key);
+    // A token looked up a moment ago: found by the token itself, in this process's memory, unhashed.
+    let cached = cache?.peekToken(resource.name, token);
     if (cached) {
-      if (!cached.active) {
-        throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
-      }
-      return cached.payload;
+      return payloadOf(cached);
+    }
+    const key = cache ? cache.keyOf(resource.name, token) : TokenCache.key(resource.name, token);
+    cached = cache?.peek(key, resource.name, token);
+    if (cached) {
+      return payloadOf(cached);
     }
     // The cache read is part of the shared look-up: a request that finds no look-up under way starts
     // one, and the look-up that caches an answer ends only once the answer is in the cache, so no

@@ -1,0 +1,106 @@
+import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
+import request from 'supertest';
+import { OAuth2Guard, OAuth2Module, OAuth2Payload, OAuth2Policy, TokenCacheRegistry } from '../../lib';
+import { genericResource, resettable, sleep } from '../support/guard-e2e-helpers';
+import { ADAPTERS, startApp } from '../support/http-adapters';
+import { ScriptedIntrospectionServer } from '../support/introspection-server';
+
+/**
+ * The hit path of a memory cache finds a token it looked up before by the token itself, without hashing
+ * it (the store remembers the token beside the entry). These check that the shortcut answers exactly
+ * what the hashed look-up would: per token, per resource, and never past its entry's end.
+ */
+@Controller('data')
+@UseGuards(OAuth2Guard)
+class DataController {
+  @Get()
+  read(@OAuth2Payload('$.sub') sub: string) {
+    return { sub };
+  }
+
+  @Get('other')
+  @OAuth2Policy({ oauthResource: 'other' })
+  other(@OAuth2Payload('$.sub') sub: string) {
+    return { sub };
+  }
+}
+
+describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapter) => {
+  const server = new ScriptedIntrospectionServer();
+  const otherServer = new ScriptedIntrospectionServer();
+  const resetServer = resettable(server);
+  let app: INestApplication;
+  const introspections = () => server.requestsTo('/introspect').length;
+  const get = (path: string, token: string) =>
+    request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${token}`);
+
+  beforeAll(async () => {
+    const [url, otherUrl] = await Promise.all([server.start(), otherServer.start()]);
+    app = await startApp(adapter, {
+      imports: [
+        OAuth2Module.forRoot({
+          resources: [genericResource('as', url), genericResource('other', otherUrl)],
+          caches: [{ name: 'memory', timeToLiveSeconds: 1 }],
+          policy: { oauthResource: 'as', oauthCacheResource: 'memory', extractPayload: true },
+        }),
+      ],
+      controllers: [DataController],
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([server.stop(), otherServer.stop()]);
+  });
+  beforeEach(() => {
+    resetServer();
+    otherServer.reset();
+  });
+
+  it('answers each token with its own entry, a token that differs by one character or its case included', async () => {
+    const token = `Token-${adapter}-0123456789`;
+    const lookalikes = [`${token}x`, token.slice(0, -1), token.toLowerCase()];
+    server.tokens.set(token, { active: true, sub: 'owner' });
+    lookalikes.forEach((lookalike, index) => server.tokens.set(lookalike, { active: true, sub: `other-${index}` }));
+    for (let round = 0; round < 3; round += 1) {
+      await get('/data', token).expect(200, { sub: 'owner' });
+      for (const [index, lookalike] of lookalikes.entries()) {
+        await get('/data', lookalike).expect(200, { sub: `other-${index}` });
+      }
+    }
+    expect(introspections()).toBe(4);
+  });
+
+  it('keeps the entries of two resources apart in one cache', async () => {
+    const token = `shared-${adapter}`;
+    server.tokens.set(token, { active: true, sub: 'at-as' });
+    otherServer.tokens.set(token, { active: false });
+    for (let round = 0; round < 3; round += 1) {
+      await get('/data', token).expect(200, { sub: 'at-as' });
+      await get('/data/other', token).expect(401);
+    }
+  });
+
+  it('forgets the token with its entry: after an eviction the token is introspected again', async () => {
+    const token = `revoked-${adapter}`;
+    server.tokens.set(token, { active: true, sub: 'owner' });
+    await get('/data', token).expect(200);
+    await get('/data', token).expect(200);
+    await get('/data', token).expect(200);
+    expect(introspections()).toBe(1);
+    server.tokens.set(token, { active: false });
+    await app.get(TokenCacheRegistry).evict(token);
+    await get('/data', token).expect(401);
+    expect(introspections()).toBe(2);
+  });
+
+  it('forgets the token with its entry: after the TTL the token is introspected again', async () => {
+    const token = `expiring-${adapter}`;
+    server.tokens.set(token, { active: true, sub: 'first' });
+    await get('/data', token).expect(200, { sub: 'first' });
+    await get('/data', token).expect(200, { sub: 'first' });
+    server.tokens.set(token, { active: true, sub: 'second' });
+    await sleep(1100);
+    await get('/data', token).expect(200, { sub: 'second' });
+    expect(introspections()).toBe(2);
+  });
+});
