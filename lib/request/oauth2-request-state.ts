@@ -1,12 +1,22 @@
+import { inspect } from 'node:util';
 import type { VerifiedDpopProof } from '../dpop/dpop-proof';
 import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interfaces/introspection.interface';
 
 /**
- * Each request's state, beside the request rather than on it: a property added to Node's or
- * Fastify's request object changes its hidden class, which slows every later property access on
- * requests, in the framework's code too.
+ * Where a request keeps its state: a symbol-keyed property, which neither `Object.keys()`, `for...in`
+ * nor `JSON.stringify()` sees. Measured against a `WeakMap` beside the request (bench: the interleaved
+ * server time), the property is the cheaper by about a microsecond a request on Fastify: a `WeakMap`
+ * insertion per request costs more than the one extra hidden class the property gives requests.
  */
+const STATE = Symbol('oauth2.requestState');
+
+/** The carriers that cannot take a property (frozen or sealed objects): their state is beside them. */
 const STATES = new WeakMap<object, OAuth2RequestState>();
+
+/** A carrier of state: a request, a gateway's client, a message's context. */
+interface StateCarrier {
+  [STATE]?: OAuth2RequestState;
+}
 
 /** A payload, or the introspection under way that will give it. */
 type Introspection = IntrospectionPayload | Promise<IntrospectionPayload>;
@@ -38,6 +48,14 @@ export class OAuth2RequestState {
     return this.otherIntrospections?.get(resourceName);
   }
 
+  /**
+   * What `console.log(request)` and `util.inspect()` show of it: never the token. The state is a
+   * property of the request, and a request is the object most often logged whole.
+   */
+  [inspect.custom](): string {
+    return `OAuth2RequestState { ${Object.keys(this.attributes).join(', ')} }`;
+  }
+
   /** Keeps the introspection of the token at a resource, for the rest of this request. */
   remember(resourceName: string, introspection: Introspection): void {
     if (this.firstResource === undefined) {
@@ -51,12 +69,7 @@ export class OAuth2RequestState {
 
 /** The guard's state on a request, created on first use. */
 export function requestState(request: object): OAuth2RequestState {
-  let state = STATES.get(request);
-  if (!state) {
-    state = new OAuth2RequestState();
-    STATES.set(request, state);
-  }
-  return state;
+  return stateOf(request) ?? freshRequestState(request);
 }
 
 /**
@@ -65,8 +78,16 @@ export function requestState(request: object): OAuth2RequestState {
  */
 export function freshRequestState(carrier: object): OAuth2RequestState {
   const state = new OAuth2RequestState();
-  STATES.set(carrier, state);
+  if (Object.isExtensible(carrier)) {
+    (carrier as StateCarrier)[STATE] = state;
+  } else {
+    STATES.set(carrier, state);
+  }
   return state;
+}
+
+function stateOf(carrier: object): OAuth2RequestState | undefined {
+  return (carrier as StateCarrier)[STATE] ?? STATES.get(carrier);
 }
 
 /**
@@ -78,5 +99,5 @@ export function freshRequestState(carrier: object): OAuth2RequestState {
  * const clientId = getOAuth2Attributes(request)['oauth.client_id'];
  */
 export function getOAuth2Attributes(request: object): Readonly<OAuth2RequestAttributes> {
-  return STATES.get(request)?.attributes ?? {};
+  return stateOf(request)?.attributes ?? {};
 }

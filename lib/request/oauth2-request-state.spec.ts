@@ -1,0 +1,45 @@
+import { inspect } from 'node:util';
+import { freshRequestState, getOAuth2Attributes, requestState } from './oauth2-request-state';
+
+describe('the guard state of a request', () => {
+  it('is created once per request, and found again by the same request only', () => {
+    const request = { headers: {} };
+    const state = requestState(request);
+    expect(requestState(request)).toBe(state);
+    expect(requestState({ headers: {} })).not.toBe(state);
+    state.attributes['oauth.client_id'] = 'app';
+    expect(getOAuth2Attributes(request)).toEqual({ 'oauth.client_id': 'app' });
+    expect(getOAuth2Attributes({})).toEqual({});
+  });
+
+  it('replaces the state of a carrier that outlives one call', () => {
+    const client = {};
+    const first = requestState(client);
+    const second = freshRequestState(client);
+    expect(second).not.toBe(first);
+    expect(requestState(client)).toBe(second);
+  });
+
+  it('hangs beside a carrier that cannot take a property (frozen, sealed, not extensible)', () => {
+    for (const carrier of [Object.freeze({}), Object.seal({}), Object.preventExtensions({})]) {
+      const state = requestState(carrier);
+      state.attributes['oauth.client_id'] = 'app';
+      expect(requestState(carrier)).toBe(state);
+      expect(getOAuth2Attributes(carrier)['oauth.client_id']).toBe('app');
+      expect(Object.getOwnPropertySymbols(carrier)).toEqual([]);
+    }
+  });
+
+  it('never shows the token where a request is listed, serialized or logged whole', () => {
+    const token = 'secret-access-token-0123456789';
+    const request = { headers: { host: 'example.test' }, url: '/orders' };
+    const state = requestState(request);
+    state.attributes['oauth.access_token'] = token;
+    state.attributes['oauth.client_id'] = 'app';
+    expect(Object.keys(request)).toEqual(['headers', 'url']);
+    expect(JSON.stringify(request)).not.toContain(token);
+    const shown = inspect(request, { depth: 10, showHidden: true });
+    expect(shown).not.toContain(token);
+    expect(shown).toContain('OAuth2RequestState { oauth.access_token, oauth.client_id }');
+  });
+});
