@@ -63,6 +63,13 @@ export class OAuth2Guard implements CanActivate {
   private readonly logger = new Logger('OAuth2Guard');
   private readonly policies = new RouteMemo<ResolvedOAuth2Policy>();
   private readonly skipped = new RouteMemo<boolean>();
+  /** Each route's skip, policy, resource and cache, found with one look-up per call (see {@link routeOf}). */
+  private readonly routes = new RouteMemo<GuardRoute>();
+  /**
+   * Whether this class's own steps decide a route's skip, policy, resource and cache: then
+   * {@link routeOf} answers all four at once. A subclass that overrides one of them has each called.
+   */
+  private readonly ownRouteSteps: boolean;
   private readonly claims = new WeakMap<IntrospectionPayload, KnownClaims>();
   /** The `jti`s of DPoP proofs seen, when the route's cache has no shared store. */
   private readonly dpopReplays = new DpopReplayStore();
@@ -78,7 +85,14 @@ export class OAuth2Guard implements CanActivate {
     protected readonly resources: OAuth2ResourceRegistry,
     protected readonly caches: TokenCacheRegistry,
     protected readonly introspection: TokenIntrospectionService,
-  ) {}
+  ) {
+    const own = OAuth2Guard.prototype;
+    this.ownRouteSteps =
+      this.shouldSkip === own.shouldSkip &&
+      this.resolvePolicy === own.resolvePolicy &&
+      this.resolveResource === own.resolveResource &&
+      this.resolveCache === own.resolveCache;
+  }
 
   /**
    * Synchronous when the token's answer is in an in-memory cache (the hot path: no promise, no
@@ -86,16 +100,17 @@ export class OAuth2Guard implements CanActivate {
    * microservices: outside HTTP, a rejection is the transport's own error (see `OAuth2TransportError`).
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.shouldSkip(context)) {
+    const route = this.ownRouteSteps ? this.routeOf(context) : undefined;
+    if (route === undefined ? this.shouldSkip(context) : route.skip) {
       return true;
     }
     if (context.getType() !== 'http') {
-      return this.canActivateOutsideHttp(context);
+      return this.canActivateOutsideHttp(context, route);
     }
     const request = this.getRequest(context);
     const state = requestState(request);
     try {
-      const result = this.check(context, request, state, false);
+      const result = this.check(context, request, state, false, route);
       return result instanceof Promise
         ? result.catch((error: unknown) => {
             throw this.withDpopChallenge(error, context, state);
@@ -115,15 +130,16 @@ export class OAuth2Guard implements CanActivate {
     request: GuardedRequest,
     state: OAuth2RequestState,
     synthetic: boolean,
+    route: GuardRoute | undefined,
   ): boolean | Promise<boolean> {
     const telemetry = this.telemetry;
     if (telemetry === undefined || !telemetry.observesDecisions) {
-      return this.checkCall(context, request, state, synthetic);
+      return this.checkCall(context, request, state, synthetic, route);
     }
     // Rejections counted, or an audit hook: each decision is reported, allowed or not.
     let result: boolean | Promise<boolean>;
     try {
-      result = this.checkCall(context, request, state, synthetic);
+      result = this.checkCall(context, request, state, synthetic, route);
     } catch (error) {
       telemetry.decided(context, state, error);
       throw error;
@@ -149,9 +165,10 @@ export class OAuth2Guard implements CanActivate {
     request: GuardedRequest,
     state: OAuth2RequestState,
     synthetic: boolean,
+    route: GuardRoute | undefined,
   ): boolean | Promise<boolean> {
-    const policy = this.resolvePolicy(context);
-    const resource = this.resolveResource(context, policy);
+    const policy = route?.policy ?? this.resolvePolicy(context);
+    const resource = route?.resource ?? this.resolveResource(context, policy);
     let token = state.attributes['oauth.access_token'];
     if (token === undefined) {
       try {
@@ -164,7 +181,7 @@ export class OAuth2Guard implements CanActivate {
       }
       state.attributes['oauth.access_token'] = token;
       if (state.dpopProof !== undefined) {
-        const cache = this.resolveCache(context, policy);
+        const cache = route?.cacheFound ? route.cache : this.resolveCache(context, policy);
         const first = this.firstUseOfProof(state, policy, cache);
         if (first instanceof Promise) {
           const checked = token;
@@ -181,7 +198,7 @@ export class OAuth2Guard implements CanActivate {
       state,
       policy,
       resource,
-      this.resolveCache(context, policy),
+      route?.cacheFound ? route.cache : this.resolveCache(context, policy),
       token,
       synthetic,
     );
@@ -220,7 +237,7 @@ export class OAuth2Guard implements CanActivate {
    * A GraphQL resolver, a gateway's message handler or a microservice's handler: the same checks, on
    * the token its transport carries, and a rejection in the transport's own error.
    */
-  private canActivateOutsideHttp(context: ExecutionContext): boolean | Promise<boolean> {
+  private canActivateOutsideHttp(context: ExecutionContext, route: GuardRoute | undefined): boolean | Promise<boolean> {
     const type = context.getType<string>();
     const call = guardedCallOf(context, this.options.transports.tokenExtractors);
     try {
@@ -232,7 +249,7 @@ export class OAuth2Guard implements CanActivate {
       }
       // A gateway's client is the state's carrier for the whole connection: each message starts afresh.
       const state = type === 'ws' ? freshRequestState(call.carrier) : requestState(call.carrier);
-      const result = this.check(context, call.request, state, call.synthetic);
+      const result = this.check(context, call.request, state, call.synthetic, route);
       return result instanceof Promise
         ? result.catch((error: unknown) => this.throwForTransport(error, context))
         : result;
@@ -324,6 +341,34 @@ export class OAuth2Guard implements CanActivate {
       throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_HEADER);
     }
     return request;
+  }
+
+  /**
+   * The route's record: whether the guard skips it, and else its policy, and the resource and cache
+   * the policy names (where it names them rather than choosing per call), worked out on the route's
+   * first call. One look-up per call instead of one per step.
+   */
+  private routeOf(context: ExecutionContext): GuardRoute {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    return this.routes.get(handler, controller, () => {
+      if (this.reflector.getAllAndOverride<boolean>(SKIP_METADATA, [handler, controller]) === true) {
+        return SKIPPED_ROUTE;
+      }
+      const policy = routePolicy(this.reflector, this.options.policy, controller, handler);
+      const { oauthResource, oauthCacheResource } = policy;
+      // A name the registry does not know is left to resolveResource() and resolveCache(), which refuse
+      // or log it on each call, as they do without the record.
+      const resource = typeof oauthResource === 'string' ? this.resources.find(oauthResource) : undefined;
+      const cache = typeof oauthCacheResource === 'string' ? this.caches.find(oauthCacheResource) : undefined;
+      return {
+        skip: false,
+        policy,
+        resource,
+        cache,
+        cacheFound: oauthCacheResource === false || oauthCacheResource === undefined || cache !== undefined,
+      };
+    });
   }
 
   /** Whether the handler or its controller is marked `@SkipOAuth2()`. Read once per route. */
@@ -739,6 +784,21 @@ export class OAuth2Guard implements CanActivate {
     return token;
   }
 }
+
+/** What the guard works out once per route (see `routeOf`). */
+interface GuardRoute {
+  /** `@SkipOAuth2()`: the guard lets every call through; nothing else is worked out. */
+  readonly skip: boolean;
+  readonly policy?: ResolvedOAuth2Policy;
+  /** The resource the policy names, when it names a registered one; else found on each call. */
+  readonly resource?: OAuth2Resource;
+  /** The cache the policy names (none without `oauthCacheResource`, or with `false`), when {@link cacheFound}. */
+  readonly cache?: TokenCache;
+  /** Whether {@link cache} is the route's cache: else (a selector function, or an unknown name) found on each call. */
+  readonly cacheFound: boolean;
+}
+
+const SKIPPED_ROUTE: GuardRoute = Object.freeze({ skip: true, cacheFound: false });
 
 /**
  * What the guard read from a payload, and the last `audiences` and `issuers` lists it passed: a

@@ -10,11 +10,13 @@ import {
   OAuth2Guard,
   OAuth2Module,
   OAuth2Payload,
+  type OAuth2Resource,
   OptionalOAuth2,
   type OAuth2RequestState,
   type ResolvedOAuth2Policy,
   RequiredScopes,
   SkipOAuth2,
+  type TokenCache,
   type TokenClaims,
 } from '../../lib';
 import { genericResource, resettable } from '../support/guard-e2e-helpers';
@@ -86,6 +88,55 @@ class TenantGuard extends OAuth2Guard {
   }
 }
 
+/** Subclasses that override how a route's policy, resource and cache are found: each is called on every call. */
+@Injectable()
+class AdminPolicyGuard extends OAuth2Guard {
+  protected override resolvePolicy(context: ExecutionContext): ResolvedOAuth2Policy {
+    return { ...super.resolvePolicy(context), requiredScopes: ['admin'], checkRequiredScopes: true };
+  }
+}
+
+@Injectable()
+class HeaderResourceGuard extends OAuth2Guard {
+  protected override resolveResource(context: ExecutionContext, policy: ResolvedOAuth2Policy): OAuth2Resource {
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    if (request.headers['x-resource'] === 'none') {
+      throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_MISSING_SERVER);
+    }
+    return super.resolveResource(context, policy);
+  }
+}
+
+@Injectable()
+class CountingCacheGuard extends OAuth2Guard {
+  static calls = 0;
+  protected override resolveCache(context: ExecutionContext, policy: ResolvedOAuth2Policy): TokenCache | undefined {
+    CountingCacheGuard.calls += 1;
+    return super.resolveCache(context, policy);
+  }
+}
+
+@Controller('steps')
+class StepsController {
+  @Get('admin')
+  @UseGuards(AdminPolicyGuard)
+  admin() {
+    return { ok: true };
+  }
+
+  @Get('resource')
+  @UseGuards(HeaderResourceGuard)
+  resource() {
+    return { ok: true };
+  }
+
+  @Get('cache')
+  @UseGuards(CountingCacheGuard)
+  cache() {
+    return { ok: true };
+  }
+}
+
 @Controller('tenant')
 @UseGuards(TenantGuard)
 class TenantController {
@@ -114,8 +165,8 @@ describe.each(ADAPTERS)('@OptionalOAuth2 and a subclass of the guard on %s', (ad
           policy: { oauthResource: 'as', extractPayload: true },
         }),
       ],
-      controllers: [ArticlesController, RequiredController, TenantController],
-      providers: [TenantGuard],
+      controllers: [ArticlesController, RequiredController, TenantController, StepsController],
+      providers: [TenantGuard, AdminPolicyGuard, HeaderResourceGuard, CountingCacheGuard],
     });
   });
   afterAll(async () => {
@@ -202,6 +253,22 @@ describe.each(ADAPTERS)('@OptionalOAuth2 and a subclass of the guard on %s', (ad
     it('skips what its shouldSkip() says', async () => {
       expect((await get('/tenant/open')).body).toEqual({ open: true });
       expect(server.requests).toHaveLength(0);
+    });
+
+    it('applies what its resolvePolicy(), resolveResource() and resolveCache() say, on every call', async () => {
+      for (let round = 0; round < 2; round += 1) {
+        const admin = await get('/steps/admin', { Authorization: 'Bearer good' });
+        expect(admin.status).toBe(403);
+        expect(admin.body.key).toBe('OAUTH2_INSUFFICIENT_SCOPE');
+        expect((await get('/steps/resource', { Authorization: 'Bearer good' })).status).toBe(200);
+        const none = await get('/steps/resource', { Authorization: 'Bearer good', 'X-Resource': 'none' });
+        expect(none.body.key).toBe('OAUTH2_MISSING_SERVER');
+      }
+      const before = CountingCacheGuard.calls;
+      for (let round = 0; round < 3; round += 1) {
+        expect((await get('/steps/cache', { Authorization: 'Bearer good' })).status).toBe(200);
+      }
+      expect(CountingCacheGuard.calls - before).toBe(3);
     });
   });
 });
