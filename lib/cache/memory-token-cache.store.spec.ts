@@ -57,28 +57,35 @@ describe('MemoryTokenCacheStore', () => {
       store = new MemoryTokenCacheStore(10);
       const value = payload('a');
       await store.set('key-a', value, MINUTE);
-      expect(store.peekToken('as', 'token-a')).toBeUndefined();
-      store.rememberToken('key-a', 'as', 'token-a');
-      expect(store.peekToken('as', 'token-a')).toBe(value);
+      expect(store.peekToken!('as', 'token-a')).toBeUndefined();
+      store.rememberToken!('key-a', 'as', 'token-a');
+      expect(store.peekToken!('as', 'token-a')).toBe(value);
       expect(store.rememberedTokens).toBe(1);
       await store.delete('key-a');
-      expect(store.peekToken('as', 'token-a')).toBeUndefined();
+      expect(store.peekToken!('as', 'token-a')).toBeUndefined();
       expect(store.rememberedTokens).toBe(0);
     });
 
     it('forgets the token of an expired entry, and of an evicted one', async () => {
       store = new MemoryTokenCacheStore(1);
       await store.set('short', payload('s'), 60);
-      store.rememberToken('short', 'as', 'token-s');
+      store.rememberToken!('short', 'as', 'token-s');
       await sleep(90);
-      expect(store.peekToken('as', 'token-s')).toBeUndefined();
+      expect(store.peekToken!('as', 'token-s')).toBeUndefined();
       expect(store.rememberedTokens).toBe(0);
       expect(store.size).toBe(0);
 
       await store.set('a', payload('a'), MINUTE);
-      store.rememberToken('a', 'as', 'token-a');
+      store.rememberToken!('a', 'as', 'token-a');
       await store.set('b', payload('b'), MINUTE);
-      expect(store.peekToken('as', 'token-a')).toBeUndefined();
+      expect(store.peekToken!('as', 'token-a')).toBeUndefined();
+      expect(store.rememberedTokens).toBe(0);
+    });
+
+    it('remembers no token with rememberTokens: false', async () => {
+      store = new MemoryTokenCacheStore(3, undefined, false);
+      expect(store.peekToken).toBeUndefined();
+      expect(store.rememberToken).toBeUndefined();
       expect(store.rememberedTokens).toBe(0);
     });
 
@@ -86,8 +93,8 @@ describe('MemoryTokenCacheStore', () => {
       store = new MemoryTokenCacheStore(3);
       for (let index = 0; index < 50; index++) {
         await store.set(`k${index}`, payload(`${index}`), MINUTE);
-        store.rememberToken(`k${index}`, 'as', `t${index}`);
-        store.rememberToken(`k${index - 1}`, 'as', `t${index - 1}`);
+        store.rememberToken!(`k${index}`, 'as', `t${index}`);
+        store.rememberToken!(`k${index - 1}`, 'as', `t${index - 1}`);
         expect(store.rememberedTokens).toBeLessThanOrEqual(3);
       }
     });

@@ -19,12 +19,22 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   private readonly records: ClockMap<KeyvRecord>;
   private readonly cache: Cache;
 
+  /** The look-up by token, with `rememberTokens`; absent without it (then callers hash every token). */
+  readonly peekToken?: (resourceName: string, token: string) => CachedIntrospection | undefined;
+  readonly rememberToken?: (key: string, resourceName: string, token: string) => void;
+
   /**
    * @param maxEntries most entries kept.
    * @param idleMilliseconds an entry not read for this long goes (`timeToIdleSeconds`); never later than its TTL.
+   * @param rememberTokens keep an entry's token beside it from its first hit on (`rememberTokens`, default true).
    */
-  constructor(maxEntries: number, idleMilliseconds?: number) {
+  constructor(maxEntries: number, idleMilliseconds?: number, rememberTokens = true) {
     this.records = new ClockMap(maxEntries, idleMilliseconds);
+    if (rememberTokens) {
+      // Called as methods of the store (`store.peekToken(...)`), so `this` is the store.
+      this.peekToken = this.entryOfToken;
+      this.rememberToken = this.aliasOf;
+    }
     const keyv = new Keyv({ store: this.records, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
   }
@@ -66,7 +76,11 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
    * The hot path of a token seen before: its entry found by the token itself, without hashing it
    * (see {@link rememberToken}).
    */
-  peekToken(resourceName: string, token: string): CachedIntrospection | undefined {
+  private entryOfToken(
+    this: MemoryTokenCacheStore,
+    resourceName: string,
+    token: string,
+  ): CachedIntrospection | undefined {
     const now = Date.now();
     const record = this.records.getByAlias(resourceName, token, now);
     if (record === undefined) {
@@ -78,13 +92,12 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
     }
     return record.value;
   }
-
   /**
    * Remembers the token of an entry beside it, so that its next look-ups skip the hash: in this
    * process's memory only, one token per entry (so bounded by `maxEntries`), and dropped with the
    * entry (expired, evicted, deleted, idle or replaced).
    */
-  rememberToken(key: string, resourceName: string, token: string): void {
+  private aliasOf(this: MemoryTokenCacheStore, key: string, resourceName: string, token: string): void {
     this.records.alias(key, resourceName, token);
   }
 

@@ -33,6 +33,7 @@ export function createTokenCacheStore(
     return new MemoryTokenCacheStore(
       options.maxEntries,
       options.timeToIdleSeconds === undefined ? undefined : options.timeToIdleSeconds * 1000,
+      options.rememberTokens,
     );
   }
   const seal = options.hmacSecret === undefined ? undefined : new EntrySeal(options.hmacSecret, options.name);

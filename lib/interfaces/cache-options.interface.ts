@@ -49,6 +49,13 @@ export interface MemoryCacheResourceOptions extends CacheResourceCommonOptions {
    * entries live until their TTL, read or not.
    */
   timeToIdleSeconds?: number;
+  /**
+   * Keep the token of an entry beside it, in this process's memory, from the entry's first hit on, so
+   * that later requests with that token find it without hashing the token (the largest cost of a hit
+   * otherwise). One token per entry, gone with its entry. `false` keeps no raw token past its request,
+   * at the price of a SHA-256 per hit. Default true.
+   */
+  rememberTokens?: boolean;
 }
 
 /**
@@ -180,6 +187,7 @@ export type ResolvedOAuth2CacheResourceOptions =
       readonly type: 'memory';
       readonly maxEntries: number;
       readonly timeToIdleSeconds?: number;
+      readonly rememberTokens: boolean;
     })
   | (ResolvedCacheResourceCommon & {
       readonly type: 'redis';

@@ -24,13 +24,20 @@ describe('cache resource options', () => {
   describe('defaults', () => {
     it('memory: timeToIdleSeconds kept when given, up to the TTL', () => {
       expect(resolve({ name: 'idle', timeToLiveSeconds: 60, timeToIdleSeconds: 60 })).toEqual([
-        { name: 'idle', type: 'memory', timeToLiveSeconds: 60, maxEntries: 10_000, timeToIdleSeconds: 60 },
+        {
+          name: 'idle',
+          type: 'memory',
+          timeToLiveSeconds: 60,
+          maxEntries: 10_000,
+          timeToIdleSeconds: 60,
+          rememberTokens: true,
+        },
       ]);
     });
 
     it('memory: 300 s, 10000 entries, no negative TTL, SHA-256 keys', () => {
       expect(resolve({ name: 'local' })).toEqual([
-        { name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000 },
+        { name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000, rememberTokens: true },
       ]);
     });
 
@@ -162,6 +169,12 @@ describe('cache resource options', () => {
       [
         { name: 'c', type: 'redis', url: 'redis://h', timeToIdleSeconds: 5 },
         'caches[0].timeToIdleSeconds',
+        "is not an option of a 'redis' cache",
+      ],
+      [{ name: 'c', rememberTokens: 'no' }, 'caches[0].rememberTokens', 'must be a boolean'],
+      [
+        { name: 'c', type: 'redis', url: 'redis://h', rememberTokens: false },
+        'caches[0].rememberTokens',
         "is not an option of a 'redis' cache",
       ],
       [{ name: 'c', type: 'redis' }, 'caches[0].url', 'is required'],

@@ -56,6 +56,7 @@ export class MemoryCacheSchema extends CacheCommonSchema {
   @IsOptional() @IsInt() @Min(1) @Max(16_000_000) maxEntries?: number;
   /** Checked against the TTL by memoryCacheProblems(). */
   @IsOptional() @IsInt() @Min(1) @Max(86_400) timeToIdleSeconds?: number;
+  @IsOptional() @IsBoolean() rememberTokens?: boolean;
 }
 
 /**
@@ -296,6 +297,7 @@ export function resolveCacheOptions(cache: OAuth2CacheResourceOptions): Resolved
         type: 'memory',
         maxEntries: cache.maxEntries ?? DEFAULT_MAX_ENTRIES,
         ...(cache.timeToIdleSeconds !== undefined && { timeToIdleSeconds: cache.timeToIdleSeconds }),
+        rememberTokens: cache.rememberTokens ?? true,
       };
   }
 }

@@ -68,16 +68,20 @@ describe('validateModuleOptions', () => {
 
     it('gives a cache a TTL of 300 s and 10000 entries by default, and the memory type', () => {
       const resolved = validateModuleOptions({ resources: [generic], caches: [{ name: 'local' }] });
-      expect(resolved.caches).toEqual([{ name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000 }]);
+      expect(resolved.caches).toEqual([
+        { name: 'local', type: 'memory', timeToLiveSeconds: 300, maxEntries: 10_000, rememberTokens: true },
+      ]);
     });
 
     it('keeps the TTL and size a cache was given', () => {
       const resolved = validateModuleOptions({
         resources: [generic],
-        caches: [{ name: 'local', type: 'memory', timeToLiveSeconds: 30, maxEntries: 50 }],
+        caches: [{ name: 'local', type: 'memory', timeToLiveSeconds: 30, maxEntries: 50, rememberTokens: false }],
         policy: { oauthResource: 'as', oauthCacheResource: 'local' },
       });
-      expect(resolved.caches).toEqual([{ name: 'local', type: 'memory', timeToLiveSeconds: 30, maxEntries: 50 }]);
+      expect(resolved.caches).toEqual([
+        { name: 'local', type: 'memory', timeToLiveSeconds: 30, maxEntries: 50, rememberTokens: false },
+      ]);
     });
 
     it('accepts a function as resource selector, whose names cannot be checked at start-up', () => {

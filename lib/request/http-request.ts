@@ -202,14 +202,21 @@ function stripUrl(holder: UrlHolder, field: 'url' | 'originalUrl', name: string)
 
 /** Removes every `Authorization` header, so a handler that forwards the request cannot pass the token on. */
 export function removeAuthorizationHeaders(request: GuardedRequest): void {
-  for (const message of new Set([request, request.raw ?? request])) {
-    delete message.headers.authorization;
-    const rawHeaders = message.rawHeaders;
-    if (Array.isArray(rawHeaders)) {
-      for (let index = rawHeaders.length - 2; index >= 0; index -= 2) {
-        if (isAuthorization(rawHeaders[index])) {
-          rawHeaders.splice(index, 2);
-        }
+  removeAuthorizationHeadersOf(request);
+  // Fastify's request wraps Node's message, which has headers of its own (usually the same object).
+  const raw = request.raw;
+  if (raw !== undefined && raw !== (request as object)) {
+    removeAuthorizationHeadersOf(raw);
+  }
+}
+
+function removeAuthorizationHeadersOf(message: Pick<GuardedRequest, 'headers' | 'rawHeaders'>): void {
+  delete message.headers.authorization;
+  const rawHeaders = message.rawHeaders;
+  if (Array.isArray(rawHeaders)) {
+    for (let index = rawHeaders.length - 2; index >= 0; index -= 2) {
+      if (isAuthorization(rawHeaders[index])) {
+        rawHeaders.splice(index, 2);
       }
     }
   }

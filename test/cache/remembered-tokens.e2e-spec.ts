@@ -18,6 +18,12 @@ class DataController {
     return { sub };
   }
 
+  @Get('plain')
+  @OAuth2Policy({ oauthCacheResource: 'plain' })
+  plain(@OAuth2Payload('$.sub') sub: string) {
+    return { sub };
+  }
+
   @Get('other')
   @OAuth2Policy({ oauthResource: 'other' })
   other(@OAuth2Payload('$.sub') sub: string) {
@@ -40,7 +46,10 @@ describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapte
       imports: [
         OAuth2Module.forRoot({
           resources: [genericResource('as', url), genericResource('other', otherUrl)],
-          caches: [{ name: 'memory', timeToLiveSeconds: 1 }],
+          caches: [
+            { name: 'memory', timeToLiveSeconds: 1 },
+            { name: 'plain', timeToLiveSeconds: 60, rememberTokens: false },
+          ],
           policy: { oauthResource: 'as', oauthCacheResource: 'memory', extractPayload: true },
         }),
       ],
@@ -101,6 +110,22 @@ describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapte
     server.tokens.set(token, { active: true, sub: 'second' });
     await sleep(1100);
     await get('/data', token).expect(200, { sub: 'second' });
+    expect(introspections()).toBe(2);
+  });
+
+  it('keeps the token beside its entry from the first hit on, and with rememberTokens: false never', async () => {
+    const token = `kept-${adapter}`;
+    server.tokens.set(token, { active: true, sub: 'owner' });
+    const caches = app.get(TokenCacheRegistry);
+    await get('/data', token).expect(200);
+    expect(caches.get('memory').peekToken('as', token)).toBeUndefined();
+    await get('/data', token).expect(200);
+    expect(caches.get('memory').peekToken('as', token)).toMatchObject({ active: true });
+    for (let round = 0; round < 3; round += 1) {
+      await get('/data/plain', token).expect(200, { sub: 'owner' });
+    }
+    expect(caches.get('plain').peekToken('as', token)).toBeUndefined();
+    // Found by its key on every hit all the same: one introspection per cache.
     expect(introspections()).toBe(2);
   });
 });
