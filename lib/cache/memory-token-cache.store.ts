@@ -92,6 +92,7 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
     }
     return record.value;
   }
+
   /**
    * Remembers the token of an entry beside it, so that its next look-ups skip the hash: in this
    * process's memory only, one token per entry (so bounded by `maxEntries`), and dropped with the

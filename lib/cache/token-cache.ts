@@ -274,8 +274,8 @@ export class TokenCache {
       return undefined;
     }
     const fresh = this.fresh(entry);
-    if (fresh !== undefined && token !== undefined) {
-      this.store.rememberToken?.(key, resourceName!, token);
+    if (fresh !== undefined && token !== undefined && resourceName !== undefined) {
+      this.store.rememberToken?.(key, resourceName, token);
     }
     return fresh;
   }

@@ -12,6 +12,15 @@ describe('the guard state of a request', () => {
     expect(getOAuth2Attributes({})).toEqual({});
   });
 
+  it('is not inherited by an object made from a request', () => {
+    const request = { headers: {} };
+    const state = requestState(request);
+    const derived: object = Object.create(request);
+    expect(requestState(derived)).not.toBe(state);
+    expect(requestState(request)).toBe(state);
+    expect(getOAuth2Attributes(Object.create(request))).toEqual({});
+  });
+
   it('replaces the state of a carrier that outlives one call', () => {
     const client = {};
     const first = requestState(client);
