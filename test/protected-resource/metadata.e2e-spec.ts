@@ -6,6 +6,20 @@ import { genericResource, resettable } from '../support/guard-e2e-helpers';
 import { ADAPTERS, startApp } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
 
+/** Every algorithm the guard verifies DPoP proofs with, which the default policy advertises: written out, not imported. */
+const DEFAULT_DPOP_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+];
+
 const RESOURCE = 'https://api.example.com/mcp';
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
@@ -103,18 +117,7 @@ describe.each(ADAPTERS)('protectedResource metadata (RFC 9728) on %s', (adapter)
     scopes_supported: ['orders:read', 'orders:write', 'reports:read'],
     bearer_methods_supported: ['header'],
     // The default policy: DPoP allowed, with every algorithm the guard verifies.
-    dpop_signing_alg_values_supported: [
-      'ES256',
-      'ES384',
-      'ES512',
-      'EdDSA',
-      'PS256',
-      'PS384',
-      'PS512',
-      'RS256',
-      'RS384',
-      'RS512',
-    ],
+    dpop_signing_alg_values_supported: DEFAULT_DPOP_ALGORITHMS,
     resource_name: 'Orders API',
   };
 
@@ -189,18 +192,7 @@ describe.each(ADAPTERS)('protectedResource options on %s', (adapter) => {
       authorization_servers: ['http://127.0.0.1:9000'],
       scopes_supported: ['mcp:tools'],
       bearer_methods_supported: ['header', 'query'],
-      dpop_signing_alg_values_supported: [
-        'ES256',
-        'ES384',
-        'ES512',
-        'EdDSA',
-        'PS256',
-        'PS384',
-        'PS512',
-        'RS256',
-        'RS384',
-        'RS512',
-      ],
+      dpop_signing_alg_values_supported: DEFAULT_DPOP_ALGORITHMS,
       resource_documentation: 'https://docs.example.com/api',
       resource_policy_uri: 'https://example.com/policy',
       dpop_bound_access_tokens_required: false,
