@@ -1,3 +1,5 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { freshRequestState, getOAuth2Attributes, requestState } from './oauth2-request-state';
 
@@ -50,5 +52,21 @@ describe('the guard state of a request', () => {
     const shown = inspect(request, { depth: 10, showHidden: true });
     expect(shown).not.toContain(token);
     expect(shown).toContain('OAuth2RequestState { oauth.access_token, oauth.client_id }');
+  });
+
+  it("keeps a Node message's state beside it, not on it (Express's request: a property there is a slow look-up)", () => {
+    const message = new IncomingMessage(new Socket());
+    const state = requestState(message);
+    state.attributes['oauth.client_id'] = 'app';
+    expect(requestState(message)).toBe(state);
+    expect(getOAuth2Attributes(message)['oauth.client_id']).toBe('app');
+    expect(Object.getOwnPropertySymbols(message).map(String)).not.toContain('Symbol(oauth2.requestState)');
+    // As for any other request: an object made from it has a state of its own.
+    const derived: object = Object.create(message);
+    expect(requestState(derived)).not.toBe(state);
+    expect(getOAuth2Attributes(Object.create(message))).toEqual({});
+    // A fresh state replaces the message's, as a property would be replaced.
+    const fresh = freshRequestState(message);
+    expect(requestState(message)).toBe(fresh);
   });
 });

@@ -1,17 +1,23 @@
+import { IncomingMessage } from 'node:http';
 import { inspect } from 'node:util';
 import type { VerifiedDpopProof } from '../dpop/dpop-proof';
 import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interfaces/introspection.interface';
 
 /**
  * Where a request keeps its state: a symbol-keyed property, which neither `Object.keys()`, `for...in`
- * nor `JSON.stringify()` sees. Measured against a `WeakMap` beside the request (bench: the interleaved
- * server time), the property is the cheaper by about a microsecond a request on Fastify (the same on
- * Express): a `WeakMap` insertion per request costs more than the one extra hidden class the property
- * gives requests.
+ * nor `JSON.stringify()` sees; beside the request, in {@link STATES}, for Node's own message (Express's
+ * request) and for carriers that cannot take a property.
+ *
+ * Measured (bench: the interleaved server time, and the guard's own time per request): on Fastify's
+ * request, whose hidden class is the same from one request to the next, the property costs less than
+ * a `WeakMap` entry. Express's request gets a hidden class of its own on every request (Express 5 sets
+ * its prototype, and Node's message has more properties than V8 shares maps for), so each property read
+ * or added there is a slow look-up that no inline cache can keep: reading a missing property and adding
+ * one cost about 5 µs a request with the CPU's caches cold, a `WeakMap` entry about a third of that.
  */
 const STATE = Symbol('oauth2.requestState');
 
-/** The carriers that cannot take a property (frozen or sealed objects): their state is beside them. */
+/** The states kept beside their carriers: Node's messages, and carriers that cannot take a property (frozen or sealed objects). */
 const STATES = new WeakMap<object, OAuth2RequestState>();
 
 /** A carrier of state: a request, a gateway's client, a message's context. */
@@ -79,7 +85,7 @@ export function requestState(request: object): OAuth2RequestState {
  */
 export function freshRequestState(carrier: object): OAuth2RequestState {
   const state = new OAuth2RequestState();
-  if (Object.isExtensible(carrier)) {
+  if (!(carrier instanceof IncomingMessage) && Object.isExtensible(carrier)) {
     (carrier as StateCarrier)[STATE] = state;
   } else {
     STATES.set(carrier, state);
@@ -88,6 +94,9 @@ export function freshRequestState(carrier: object): OAuth2RequestState {
 }
 
 function stateOf(carrier: object): OAuth2RequestState | undefined {
+  if (carrier instanceof IncomingMessage) {
+    return STATES.get(carrier);
+  }
   const state = (carrier as StateCarrier)[STATE];
   // Its own only: an object made with Object.create(request) is another call, with a state of its own.
   return state !== undefined && Object.prototype.hasOwnProperty.call(carrier, STATE) ? state : STATES.get(carrier);
