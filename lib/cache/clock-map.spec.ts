@@ -162,6 +162,28 @@ describe('ClockMap', () => {
       expect(map.aliasCount).toBe(1);
     });
 
+    it('tells whether an alias is there without reading its entry (no use, no idle time restarted)', () => {
+      const map = new ClockMap<number>(2, 1000);
+      const start = Date.now();
+      map.set('a', 1);
+      map.alias('a', 's', 'x');
+      expect(map.hasAlias('s', 'x')).toBe(true);
+      expect(map.hasAlias('other', 'x')).toBe(false);
+      expect(map.hasAlias('s', 'y')).toBe(false);
+      // Asked about at +900 ms, the entry still goes idle at +1000 ms: hasAlias() did not read it.
+      expect(map.hasAlias('s', 'x')).toBe(true);
+      expect(map.get('a', start + 1100)).toBeUndefined();
+      expect(map.hasAlias('s', 'x')).toBe(false);
+      // Not a use either: CLOCK evicts an entry only asked about before one that was read.
+      map.set('b', 2).set('c', 3);
+      map.alias('b', 's', 'b');
+      map.get('c');
+      map.hasAlias('s', 'b');
+      map.set('d', 4);
+      expect(map.has('b')).toBe(false);
+      expect(map.hasAlias('s', 'b')).toBe(false);
+    });
+
     it('counts a read by alias as a use, and drops an idle entry with its alias', () => {
       const map = new ClockMap<number>(10, 1000);
       const start = Date.now();

@@ -22,6 +22,7 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   /** The look-up by token, with `rememberTokens`; absent without it (then callers hash every token). */
   readonly peekToken?: (resourceName: string, token: string) => CachedIntrospection | undefined;
   readonly rememberToken?: (key: string, resourceName: string, token: string) => void;
+  readonly remembersToken?: (resourceName: string, token: string) => boolean;
 
   /**
    * @param maxEntries most entries kept.
@@ -34,6 +35,7 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
       // Called as methods of the store (`store.peekToken(...)`), so `this` is the store.
       this.peekToken = this.entryOfToken;
       this.rememberToken = this.aliasOf;
+      this.remembersToken = this.hasAliasOf;
     }
     const keyv = new Keyv({ store: this.records, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
@@ -100,6 +102,11 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
    */
   private aliasOf(this: MemoryTokenCacheStore, key: string, resourceName: string, token: string): void {
     this.records.alias(key, resourceName, token);
+  }
+
+  /** Whether the token is remembered beside an entry; not a read of the entry. */
+  private hasAliasOf(this: MemoryTokenCacheStore, resourceName: string, token: string): boolean {
+    return this.records.hasAlias(resourceName, token);
   }
 
   async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {

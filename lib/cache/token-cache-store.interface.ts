@@ -39,6 +39,8 @@ export interface TokenCacheStore {
    * until that entry goes. With {@link peekToken}.
    */
   rememberToken?(key: string, resourceName: string, token: string): void;
+  /** Whether the store remembers `token` at `resourceName` ({@link rememberToken}), whatever its entry's freshness. */
+  remembersToken?(resourceName: string, token: string): boolean;
   /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
   set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
   /**

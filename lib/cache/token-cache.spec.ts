@@ -275,6 +275,41 @@ describe('TokenCache', () => {
       await inMemory.close();
     });
 
+    it('remembers only tokens of the b64token syntax, so that a remembered token needs no syntax check', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 300 });
+      // Whoever looked them up (TokenIntrospectionService.activePayload() is public), these are not kept.
+      for (const malformed of ['two words', 'quote"d', 'comma,separated', 'caf\u00e9', '=x', '']) {
+        const key = inMemory.keyOf('as', malformed);
+        await inMemory.set(key, active(payload));
+        expect(inMemory.peek(key, 'as', malformed)).toEqual({ active: true, payload });
+        expect(inMemory.remembers('as', malformed)).toBe(false);
+        expect(inMemory.peekToken('as', malformed)).toBeUndefined();
+      }
+      expect(memory.rememberedTokens).toBe(0);
+      const wellFormed = 'abc-._~+/XYZ09==';
+      const key = inMemory.keyOf('as', wellFormed);
+      await inMemory.set(key, active(payload));
+      expect(inMemory.remembers('as', wellFormed)).toBe(false);
+      inMemory.peek(key, 'as', wellFormed);
+      expect(inMemory.remembers('as', wellFormed)).toBe(true);
+      expect(inMemory.remembers('other-as', wellFormed)).toBe(false);
+      // Not a look-up: nothing counted, and gone with the entry.
+      await inMemory.evict('as', wellFormed);
+      expect(inMemory.remembers('as', wellFormed)).toBe(false);
+      await inMemory.close();
+      // A store that remembers nothing says so.
+      const forgetful = new TokenCache('plain', new MemoryTokenCacheStore(10, undefined, false), {
+        timeToLiveSeconds: 300,
+      });
+      const plainKey = forgetful.keyOf('as', wellFormed);
+      await forgetful.set(plainKey, active(payload));
+      forgetful.peek(plainKey, 'as', wellFormed);
+      expect(forgetful.remembers('as', wellFormed)).toBe(false);
+      await forgetful.close();
+      expect(cache.remembers('as', wellFormed)).toBe(false);
+    });
+
     it('remembers tokens under hmacSecret as well, and never for a store without peek', async () => {
       const memory = new MemoryTokenCacheStore(10);
       const keyed = new TokenCache('hmac', memory, { timeToLiveSeconds: 300, hmacSecret: 's'.repeat(32) });

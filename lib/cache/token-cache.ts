@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
+import { isB64Token } from '../guards/bearer-token';
 import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
 import { FleetSingleFlight } from './fleet-single-flight';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
@@ -255,7 +256,9 @@ export class TokenCache {
    * The entry of a key, read synchronously when the store is in this process's memory; `undefined`
    * for a miss, and for a store that can only answer asynchronously (then call {@link get}). With the
    * token it was computed from, a hit makes the store remember the token beside the entry, so that
-   * the token's next look-ups ({@link peekToken}) skip the hash.
+   * the token's next look-ups ({@link peekToken}) skip the hash. Only a token of RFC 6750's
+   * `b64token` syntax is remembered: a remembered token is then one the guard accepts as written, and
+   * its syntax check can be skipped ({@link remembers}), whoever looked the token up first.
    */
   peek(key: string, resourceName?: string, token?: string): CachedIntrospection | undefined {
     if (this.store.peek === undefined) {
@@ -274,10 +277,19 @@ export class TokenCache {
       return undefined;
     }
     const fresh = this.fresh(entry);
-    if (fresh !== undefined && token !== undefined && resourceName !== undefined) {
+    if (fresh !== undefined && token !== undefined && resourceName !== undefined && isB64Token(token)) {
       this.store.rememberToken?.(key, resourceName, token);
     }
     return fresh;
+  }
+
+  /**
+   * Whether the store remembers this token at the resource (see {@link peek}): then it has the
+   * `b64token` syntax, checked when it was remembered. Not a look-up: nothing is counted or refreshed,
+   * and the entry may be past its freshness. False for a store that remembers no tokens.
+   */
+  remembers(resourceName: string, token: string): boolean {
+    return this.store.remembersToken?.(resourceName, token) === true;
   }
 
   /**

@@ -172,7 +172,7 @@ export class OAuth2Guard implements CanActivate {
     let token = state.attributes['oauth.access_token'];
     if (token === undefined) {
       try {
-        token = this.credentialOf(request, state, policy);
+        token = this.credentialOf(request, state, policy, route?.cache, resource.name);
       } catch (error) {
         if (isNoCredential(error) && this.isOptional(context)) {
           return true;
@@ -570,8 +570,18 @@ export class OAuth2Guard implements CanActivate {
    * one of the DPoP scheme whose proof holds (RFC 9449 §7.1). A token the guard extracted is checked
    * here rather than in extractToken(), so that a subclass's extractToken() cannot send a malformed
    * one to the authorization server either.
+   *
+   * @param remembering the route's cache, when the route record names it: a token it remembers at the
+   * resource had its syntax checked when it was remembered (it keeps no other), so the same string
+   * passes without the check again.
    */
-  private credentialOf(request: GuardedRequest, state: OAuth2RequestState, policy: ResolvedOAuth2Policy): string {
+  private credentialOf(
+    request: GuardedRequest,
+    state: OAuth2RequestState,
+    policy: ResolvedOAuth2Policy,
+    remembering: TokenCache | undefined,
+    resourceName: string,
+  ): string {
     let bearer: string;
     try {
       bearer = this.extractToken(request, policy);
@@ -588,7 +598,7 @@ export class OAuth2Guard implements CanActivate {
       );
       throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
     }
-    return this.wellFormed(bearer);
+    return remembering !== undefined && remembering.remembers(resourceName, bearer) ? bearer : this.wellFormed(bearer);
   }
 
   /** The token of `Authorization: DPoP`, once its `DPoP` proof passed RFC 9449 §4.3's checks (but the key binding, after introspection). */

@@ -1,6 +1,14 @@
 import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { OAuth2Guard, OAuth2Module, OAuth2Payload, OAuth2Policy, TokenCacheRegistry } from '../../lib';
+import {
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Payload,
+  OAuth2Policy,
+  OAuth2ResourceRegistry,
+  TokenCacheRegistry,
+  TokenIntrospectionService,
+} from '../../lib';
 import { genericResource, resettable, sleep } from '../support/guard-e2e-helpers';
 import { ADAPTERS, startApp } from '../support/http-adapters';
 import { ScriptedIntrospectionServer } from '../support/introspection-server';
@@ -111,6 +119,30 @@ describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapte
     await sleep(1100);
     await get('/data', token).expect(200, { sub: 'second' });
     expect(introspections()).toBe(2);
+  });
+
+  it('still refuses a malformed token as malformed, even one the cache was asked about before', async () => {
+    // The guard skips its syntax check for a token its cache remembers, which only ever keeps
+    // well-formed ones: a malformed token looked up through the public service is not remembered.
+    const token = `comma,${adapter}`;
+    server.tokens.set(token, { active: true, sub: 'owner' });
+    const introspection = app.get(TokenIntrospectionService);
+    const resource = app.get(OAuth2ResourceRegistry).get('as');
+    const memory = app.get(TokenCacheRegistry).get('memory');
+    await introspection.activePayload(resource, memory, token);
+    await introspection.activePayload(resource, memory, token);
+    expect(memory.remembers('as', token)).toBe(false);
+    // Active and cached all the same: only the syntax check refuses it.
+    expect(introspections()).toBe(1);
+    await get('/data', token).expect(401);
+    await get('/data', token).expect(401);
+    // A well-formed token, once remembered, is let through as before.
+    const good = `good-${adapter}`;
+    server.tokens.set(good, { active: true, sub: 'owner' });
+    await get('/data', good).expect(200);
+    await get('/data', good).expect(200);
+    expect(memory.remembers('as', good)).toBe(true);
+    await get('/data', good).expect(200, { sub: 'owner' });
   });
 
   it('keeps the token beside its entry from the first hit on, and with rememberTokens: false never', async () => {
