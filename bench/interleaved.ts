@@ -7,7 +7,7 @@
  * not the guard's.
  */
 import { Agent, request } from 'node:http';
-import { VARIANT_HEADER, type ServerTimings } from './server-timing';
+import { VARIANT_HEADER, type ServerTimings, guardTimeKey } from './server-timing';
 
 /** One request of a pair: how to send it, and the body every answer must have (any 200 when absent). */
 export interface TimedRequest {
@@ -24,6 +24,8 @@ export interface InterleavedRun {
   guardedMicros: number;
   ratio: number;
   pairs: number;
+  /** With `--guard-time`: the median time spent in the guard itself, per variant (the reference's is its skip). */
+  guardMicros?: { reference: number; guarded: number };
 }
 
 function median(values: number[]): number {
@@ -103,7 +105,13 @@ export async function measureInterleaved(
     }
     const referenceMicros = median(referenceTimes) / 1000;
     const guardedMicros = median(guardedTimes) / 1000;
-    return { referenceMicros, guardedMicros, ratio: referenceMicros / guardedMicros, pairs };
+    const referenceGuard = timings[guardTimeKey('reference')];
+    const guardedGuard = timings[guardTimeKey('guarded')];
+    const guardMicros =
+      referenceGuard?.length && guardedGuard?.length
+        ? { reference: median(referenceGuard) / 1000, guarded: median(guardedGuard) / 1000 }
+        : undefined;
+    return { referenceMicros, guardedMicros, ratio: referenceMicros / guardedMicros, pairs, guardMicros };
   } finally {
     agent.destroy();
   }

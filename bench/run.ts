@@ -24,8 +24,14 @@ import { measureTelemetryCost } from './telemetry-micro';
 
 const ROOT = join(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
+/**
+ * `--guard-time`: `--server-time`, with the application timing `OAuth2Guard.canActivate` itself on each
+ * request: the guard's own microseconds beside the ratio. The timer costs both variants a call and
+ * two clock reads, so its ratios are not comparable with those of runs without it.
+ */
+const GUARD_TIME = process.argv.includes('--guard-time');
 /** `--server-time`: only the interleaved server-time ratios (a minute or two), for work on the hit path. */
-const SERVER_TIME_ONLY = process.argv.includes('--server-time');
+const SERVER_TIME_ONLY = process.argv.includes('--server-time') || GUARD_TIME;
 /** `--adapter=express` or `--adapter=fastify`: that adapter alone; both by default. */
 const ADAPTERS = (['express', 'fastify'] as const).filter((adapter) =>
   process.argv.every((arg) => !arg.startsWith('--adapter=') || arg === `--adapter=${adapter}`),
@@ -76,6 +82,8 @@ interface ServerTimeFigures {
   ratioRange: [number, number];
   referenceMicros: number;
   guardedMicros: number;
+  /** With `--guard-time`: the median run's time in the guard itself, per variant. */
+  guardMicros?: { reference: number; guarded: number };
   runs: InterleavedRun[];
 }
 interface AdapterFigures {
@@ -411,8 +419,11 @@ async function measureServerTime(base: string, adapter: string): Promise<Adapter
     for (const kind of ['http', 'graphql'] as const) {
       const run = await measureInterleaved(base, pairs[kind].reference, pairs[kind].guarded, TIMING_PAIRS);
       runs[kind].push(run);
+      const guardTime = run.guardMicros
+        ? `; in the guard: skipped ${run.guardMicros.reference.toFixed(2)} µs, guarded ${run.guardMicros.guarded.toFixed(2)} µs`
+        : '';
       console.log(
-        `  ${adapter} server time ${kind} run ${round + 1}: skipped ${run.referenceMicros.toFixed(1)} µs, guarded ${run.guardedMicros.toFixed(1)} µs, ratio ${run.ratio.toFixed(3)}`,
+        `  ${adapter} server time ${kind} run ${round + 1}: skipped ${run.referenceMicros.toFixed(1)} µs, guarded ${run.guardedMicros.toFixed(1)} µs, ratio ${run.ratio.toFixed(3)}${guardTime}`,
       );
     }
   }
@@ -425,6 +436,7 @@ async function measureServerTime(base: string, adapter: string): Promise<Adapter
       ratioRange: range,
       referenceMicros: middle.referenceMicros,
       guardedMicros: middle.guardedMicros,
+      guardMicros: middle.guardMicros,
       runs: runs[kind],
     };
   };
@@ -441,7 +453,7 @@ async function measureServerTimeOnly(
 ): Promise<AdapterFigures['serverTime']> {
   const { child, port } = await startReady(
     ['--expose-gc', join('dist-bench', 'bench', 'bench-app.js')],
-    { ADAPTER: adapter, AS_URL: asUrl, REDIS_URL: '' },
+    { ADAPTER: adapter, AS_URL: asUrl, REDIS_URL: '', GUARD_TIME: GUARD_TIME ? '1' : '' },
     0,
   );
   const base = `http://127.0.0.1:${port}`;
@@ -692,17 +704,23 @@ function targets(results: Record<string, AdapterFigures>): string[] {
 /** `--server-time`: the interleaved ratios of both adapters, their table and their targets. */
 async function serverTimeOnly(): Promise<void> {
   const { port: asPort } = await startReady([join('dist-bench', 'bench', 'bench-authorization-server.js')], {}, 1);
+  const guardColumns = GUARD_TIME
+    ? ' in the guard, skipped µs | in the guard, guarded µs | guard ÷ guarded request |'
+    : '';
   const lines = [
-    `| platform | server time, interleaved (median of ${TIMING_RUNS}) | skipped µs | guarded µs | ratio (range) |`,
-    '|---|---|---:|---:|---:|',
+    `| platform | server time, interleaved (median of ${TIMING_RUNS}) | skipped µs | guarded µs | ratio (range) |${guardColumns}`,
+    `|---|---|---:|---:|---:|${GUARD_TIME ? '---:|---:|---:|' : ''}`,
   ];
   const verdicts: string[] = [];
   for (const adapter of ADAPTERS) {
     const serverTime = await measureServerTimeOnly(adapter, `http://127.0.0.1:${asPort}`);
     for (const kind of ['http', 'graphql'] as const) {
       const run = serverTime[kind];
+      const guard = run.guardMicros
+        ? ` ${run.guardMicros.reference.toFixed(2)} | ${run.guardMicros.guarded.toFixed(2)} | ${((100 * run.guardMicros.guarded) / run.guardedMicros).toFixed(1)}% |`
+        : '';
       lines.push(
-        `| ${adapter} | ${run.reference} → ${run.guarded} | ${run.referenceMicros.toFixed(1)} | ${run.guardedMicros.toFixed(1)} | ${run.ratio.toFixed(3)} (${run.ratioRange[0].toFixed(3)}–${run.ratioRange[1].toFixed(3)}) |`,
+        `| ${adapter} | ${run.reference} → ${run.guarded} | ${run.referenceMicros.toFixed(1)} | ${run.guardedMicros.toFixed(1)} | ${run.ratio.toFixed(3)} (${run.ratioRange[0].toFixed(3)}–${run.ratioRange[1].toFixed(3)}) |${guard}`,
       );
     }
     const target = SERVER_TIME_TARGETS[adapter];
@@ -711,7 +729,10 @@ async function serverTimeOnly(): Promise<void> {
       `${ratio >= target ? 'met   ' : 'MISSED'} ${adapter}: interleaved server time, skipped ÷ guarded ≥ ${target.toFixed(2)} (${ratio.toFixed(3)}, median of ${TIMING_RUNS})`,
     );
   }
-  console.log(`\n${lines.join('\n')}\n\n${verdicts.join('\n')}`);
+  const timed = GUARD_TIME
+    ? '\n(--guard-time: both variants carry the guard timer, so these ratios are not comparable with runs without it)'
+    : '';
+  console.log(`\n${lines.join('\n')}\n\n${verdicts.join('\n')}${timed}`);
 }
 
 async function main(): Promise<void> {
