@@ -57,11 +57,6 @@ export class ClockMap<V> {
     return this.use(this.aliases.get(scope)?.get(alias), now);
   }
 
-  /** Whether an entry has this alias in a scope. Not a read: the entry's use and idle time are left as they are. */
-  hasAlias(scope: string, alias: string): boolean {
-    return this.aliases.get(scope)?.has(alias) === true;
-  }
-
   /**
    * Gives the entry of `key`, if there is one, a second name in a scope, which {@link getByAlias}
    * finds it by. An entry has one alias at most (a new one replaces it), and the alias goes with the

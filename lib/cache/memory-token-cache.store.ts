@@ -20,9 +20,8 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   private readonly cache: Cache;
 
   /** The look-up by token, with `rememberTokens`; absent without it (then callers hash every token). */
-  readonly peekToken?: (resourceName: string, token: string) => CachedIntrospection | undefined;
+  readonly peekToken?: (resourceName: string, token: string, now?: number) => CachedIntrospection | undefined;
   readonly rememberToken?: (key: string, resourceName: string, token: string) => void;
-  readonly remembersToken?: (resourceName: string, token: string) => boolean;
 
   /**
    * @param maxEntries most entries kept.
@@ -35,7 +34,6 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
       // Called as methods of the store (`store.peekToken(...)`), so `this` is the store.
       this.peekToken = this.entryOfToken;
       this.rememberToken = this.aliasOf;
-      this.remembersToken = this.hasAliasOf;
     }
     const keyv = new Keyv({ store: this.records, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
@@ -77,13 +75,15 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   /**
    * The hot path of a token seen before: its entry found by the token itself, without hashing it
    * (see {@link rememberToken}).
+   *
+   * @param now the caller's clock reading, in milliseconds, when it has one (one reading per request).
    */
   private entryOfToken(
     this: MemoryTokenCacheStore,
     resourceName: string,
     token: string,
+    now = Date.now(),
   ): CachedIntrospection | undefined {
-    const now = Date.now();
     const record = this.records.getByAlias(resourceName, token, now);
     if (record === undefined) {
       return undefined;
@@ -102,11 +102,6 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
    */
   private aliasOf(this: MemoryTokenCacheStore, key: string, resourceName: string, token: string): void {
     this.records.alias(key, resourceName, token);
-  }
-
-  /** Whether the token is remembered beside an entry; not a read of the entry. */
-  private hasAliasOf(this: MemoryTokenCacheStore, resourceName: string, token: string): boolean {
-    return this.records.hasAlias(resourceName, token);
   }
 
   async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {

@@ -32,15 +32,15 @@ export interface TokenCacheStore {
    * this process's memory that remembers the token beside the entry ({@link rememberToken}), so that
    * a hit skips hashing the token. `undefined` when it does not (the caller then hashes). Raw tokens
    * must never leave the process this way: a shared store leaves both methods out.
+   *
+   * @param now the caller's clock reading (`Date.now()`), when it has one: the store then reads no clock.
    */
-  peekToken?(resourceName: string, token: string): CachedIntrospection | undefined;
+  peekToken?(resourceName: string, token: string, now?: number): CachedIntrospection | undefined;
   /**
    * Remembers `token` at `resourceName` as another name of the entry under `key`, if there is one,
    * until that entry goes. With {@link peekToken}.
    */
   rememberToken?(key: string, resourceName: string, token: string): void;
-  /** Whether the store remembers `token` at `resourceName` ({@link rememberToken}), whatever its entry's freshness. */
-  remembersToken?(resourceName: string, token: string): boolean;
   /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
   set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
   /**

@@ -275,7 +275,7 @@ describe('TokenCache', () => {
       await inMemory.close();
     });
 
-    it('remembers only tokens of the b64token syntax, so that a remembered token needs no syntax check', async () => {
+    it('remembers only tokens of the b64token syntax, so that a hit by token needs no syntax check', async () => {
       const memory = new MemoryTokenCacheStore(10);
       const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 300 });
       // Whoever looked them up (TokenIntrospectionService.activePayload() is public), these are not kept.
@@ -283,31 +283,44 @@ describe('TokenCache', () => {
         const key = inMemory.keyOf('as', malformed);
         await inMemory.set(key, active(payload));
         expect(inMemory.peek(key, 'as', malformed)).toEqual({ active: true, payload });
-        expect(inMemory.remembers('as', malformed)).toBe(false);
         expect(inMemory.peekToken('as', malformed)).toBeUndefined();
       }
       expect(memory.rememberedTokens).toBe(0);
       const wellFormed = 'abc-._~+/XYZ09==';
       const key = inMemory.keyOf('as', wellFormed);
       await inMemory.set(key, active(payload));
-      expect(inMemory.remembers('as', wellFormed)).toBe(false);
+      expect(inMemory.peekToken('as', wellFormed)).toBeUndefined();
       inMemory.peek(key, 'as', wellFormed);
-      expect(inMemory.remembers('as', wellFormed)).toBe(true);
-      expect(inMemory.remembers('other-as', wellFormed)).toBe(false);
-      // Not a look-up: nothing counted, and gone with the entry.
+      expect(memory.rememberedTokens).toBe(1);
+      expect(inMemory.peekToken('as', wellFormed)).toEqual({ active: true, payload });
+      expect(inMemory.peekToken('other-as', wellFormed)).toBeUndefined();
+      // Gone with the entry.
       await inMemory.evict('as', wellFormed);
-      expect(inMemory.remembers('as', wellFormed)).toBe(false);
+      expect(inMemory.peekToken('as', wellFormed)).toBeUndefined();
+      expect(memory.rememberedTokens).toBe(0);
       await inMemory.close();
-      // A store that remembers nothing says so.
-      const forgetful = new TokenCache('plain', new MemoryTokenCacheStore(10, undefined, false), {
-        timeToLiveSeconds: 300,
-      });
+      // A store that remembers nothing finds nothing by token.
+      const forgetfulStore = new MemoryTokenCacheStore(10, undefined, false);
+      const forgetful = new TokenCache('plain', forgetfulStore, { timeToLiveSeconds: 300 });
       const plainKey = forgetful.keyOf('as', wellFormed);
       await forgetful.set(plainKey, active(payload));
-      forgetful.peek(plainKey, 'as', wellFormed);
-      expect(forgetful.remembers('as', wellFormed)).toBe(false);
+      expect(forgetful.peek(plainKey, 'as', wellFormed)).toEqual({ active: true, payload });
+      expect(forgetful.peekToken('as', wellFormed)).toBeUndefined();
+      expect(forgetfulStore.rememberedTokens).toBe(0);
       await forgetful.close();
-      expect(cache.remembers('as', wellFormed)).toBe(false);
+    });
+
+    it('reads the clock of a hit by token from its caller when given: an entry past its TTL then is a miss', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 60 });
+      const key = inMemory.keyOf('as', 'tok');
+      await inMemory.set(key, active(payload));
+      inMemory.peek(key, 'as', 'tok');
+      const now = Date.now();
+      expect(inMemory.peekToken('as', 'tok', now)).toEqual({ active: true, payload });
+      // The caller's clock, not the store's: 61 s on, the 60 s entry has expired.
+      expect(inMemory.peekToken('as', 'tok', now + 61_000)).toBeUndefined();
+      await inMemory.close();
     });
 
     it('remembers tokens under hmacSecret as well, and never for a store without peek', async () => {

@@ -258,7 +258,8 @@ export class TokenCache {
    * token it was computed from, a hit makes the store remember the token beside the entry, so that
    * the token's next look-ups ({@link peekToken}) skip the hash. Only a token of RFC 6750's
    * `b64token` syntax is remembered: a remembered token is then one the guard accepts as written, and
-   * its syntax check can be skipped ({@link remembers}), whoever looked the token up first.
+   * the guard can skip its syntax check on a hit by the token ({@link peekToken}), whoever looked the
+   * token up first.
    */
   peek(key: string, resourceName?: string, token?: string): CachedIntrospection | undefined {
     if (this.store.peek === undefined) {
@@ -284,36 +285,53 @@ export class TokenCache {
   }
 
   /**
-   * Whether the store remembers this token at the resource (see {@link peek}): then it has the
-   * `b64token` syntax, checked when it was remembered. Not a look-up: nothing is counted or refreshed,
-   * and the entry may be past its freshness. False for a store that remembers no tokens.
+   * The hit path of a token this process looked up before: its fresh entry, found by the token
+   * itself in a store that remembers it (see {@link peek}), without hashing it. `undefined`
+   * otherwise, and then uncounted: the caller looks the key up with {@link peek}, which counts. A
+   * token found this way has RFC 6750's `b64token` syntax: it was checked when it was remembered.
+   *
+   * @param now the caller's clock reading (`Date.now()`), for one reading per request.
    */
-  remembers(resourceName: string, token: string): boolean {
-    return this.store.remembersToken?.(resourceName, token) === true;
+  peekToken(resourceName: string, token: string, now?: number): CachedIntrospection | undefined {
+    const entry = this.entryOfToken(resourceName, token, now);
+    if (entry !== undefined) {
+      this.count('hit');
+    }
+    return entry;
   }
 
   /**
-   * The hit path of a token this process looked up before: its fresh entry, found by the token
-   * itself in a store that remembers it (see {@link peek}), without hashing it. `undefined`
-   * otherwise, and then uncounted: the caller looks the key up with {@link peek}, which counts.
+   * The payload of an active token's fresh entry found by the token itself, as {@link peekToken}
+   * finds it, counted as a hit; `undefined` otherwise, uncounted (an inactive token's entry too: the
+   * caller's look-up by {@link peekToken} or {@link peek} then answers, and counts). The guard's hit
+   * path: one look-up, and no syntax check for a token found (a remembered token has the `b64token`
+   * syntax).
+   *
+   * @param now the caller's clock reading (`Date.now()`), for one reading per request.
    */
-  peekToken(resourceName: string, token: string): CachedIntrospection | undefined {
+  peekActiveToken(resourceName: string, token: string, now?: number): IntrospectionPayload | undefined {
+    const entry = this.entryOfToken(resourceName, token, now);
+    if (entry === undefined || !entry.active) {
+      return undefined;
+    }
+    this.count('hit');
+    return entry.payload;
+  }
+
+  /** The fresh entry of a remembered token, uncounted. */
+  private entryOfToken(resourceName: string, token: string, now: number | undefined): CachedIntrospection | undefined {
     const store = this.store;
     if (store.peekToken === undefined || this.resting()) {
       return undefined;
     }
     let entry: CachedIntrospection | undefined;
     try {
-      entry = store.peekToken(resourceName, token);
+      entry = store.peekToken(resourceName, token, now);
     } catch (error) {
       this.failed(error);
       return undefined;
     }
-    if (entry === undefined || this.pastFreshness(entry)) {
-      return undefined;
-    }
-    this.count('hit');
-    return entry;
+    return entry === undefined || this.pastFreshness(entry, now) ? undefined : entry;
   }
 
   /**
@@ -556,8 +574,10 @@ export class TokenCache {
   }
 
   /** Whether an entry is kept past its freshness, for stale-if-error only. */
-  private pastFreshness(entry: CachedIntrospection): boolean {
-    return this.staleMs > 0 && entry.active && entry.freshUntil !== undefined && entry.freshUntil <= Date.now();
+  private pastFreshness(entry: CachedIntrospection, now?: number): boolean {
+    return (
+      this.staleMs > 0 && entry.active && entry.freshUntil !== undefined && entry.freshUntil <= (now ?? Date.now())
+    );
   }
 
   private count(result: 'hit' | 'miss' | 'error' | 'stale', counted = true): void {

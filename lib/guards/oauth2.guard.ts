@@ -70,6 +70,11 @@ export class OAuth2Guard implements CanActivate {
    * {@link routeOf} answers all four at once. A subclass that overrides one of them has each called.
    */
   private readonly ownRouteSteps: boolean;
+  /**
+   * Whether this class's own {@link introspectOnce} answers: then a token the route's memory cache
+   * remembers is looked up once, while it is read ({@link credentialOf}), and its answer kept for it.
+   */
+  private readonly ownIntrospection: boolean;
   private readonly claims = new WeakMap<IntrospectionPayload, KnownClaims>();
   /** The `jti`s of DPoP proofs seen, when the route's cache has no shared store. */
   private readonly dpopReplays = new DpopReplayStore();
@@ -92,6 +97,7 @@ export class OAuth2Guard implements CanActivate {
       this.resolvePolicy === own.resolvePolicy &&
       this.resolveResource === own.resolveResource &&
       this.resolveCache === own.resolveCache;
+    this.ownIntrospection = this.introspectOnce === own.introspectOnce;
   }
 
   /**
@@ -169,10 +175,12 @@ export class OAuth2Guard implements CanActivate {
   ): boolean | Promise<boolean> {
     const policy = route?.policy ?? this.resolvePolicy(context);
     const resource = route?.resource ?? this.resolveResource(context, policy);
+    // One clock reading for the cache's expiry and the token's time claims, when both happen now.
+    const now = Date.now();
     let token = state.attributes['oauth.access_token'];
     if (token === undefined) {
       try {
-        token = this.credentialOf(request, state, policy, route?.cache, resource.name);
+        token = this.credentialOf(request, state, policy, route?.cache, resource, now);
       } catch (error) {
         if (isNoCredential(error) && this.isOptional(context)) {
           return true;
@@ -189,7 +197,7 @@ export class OAuth2Guard implements CanActivate {
             this.checkToken(context, request, state, policy, resource, cache, checked, synthetic),
           );
         }
-        return this.checkToken(context, request, state, policy, resource, cache, token, synthetic);
+        return this.checkToken(context, request, state, policy, resource, cache, token, synthetic, now);
       }
     }
     return this.checkToken(
@@ -201,10 +209,15 @@ export class OAuth2Guard implements CanActivate {
       route?.cacheFound ? route.cache : this.resolveCache(context, policy),
       token,
       synthetic,
+      now,
     );
   }
 
-  /** The checks of a call's token, once read: its introspection (or cached answer), its claims and scopes. */
+  /**
+   * The checks of a call's token, once read: its introspection (or cached answer), its claims and scopes.
+   *
+   * @param now the call's clock reading, for an answer at once (an answer that comes later reads the clock then).
+   */
   private checkToken(
     context: ExecutionContext,
     request: GuardedRequest,
@@ -214,6 +227,7 @@ export class OAuth2Guard implements CanActivate {
     cache: TokenCache | undefined,
     token: string,
     synthetic: boolean,
+    now?: number,
   ): boolean | Promise<boolean> {
     let payload: IntrospectionPayload | Promise<IntrospectionPayload>;
     try {
@@ -230,7 +244,7 @@ export class OAuth2Guard implements CanActivate {
         },
       );
     }
-    return this.allow(context, request, state, payload, resource, policy, allowed, synthetic);
+    return this.allow(context, request, state, payload, resource, policy, allowed, synthetic, now);
   }
 
   /**
@@ -280,10 +294,11 @@ export class OAuth2Guard implements CanActivate {
     policy: ResolvedOAuth2Policy,
     token: string,
     synthetic: boolean,
+    now?: number,
   ): true {
     let claims: TokenClaims;
     try {
-      claims = this.checkClaims(payload, resource, policy);
+      claims = this.checkClaims(payload, resource, policy, now);
     } catch (error) {
       throw this.rejected(error, "the payload's time, audience and issuer claims", token);
     }
@@ -471,13 +486,17 @@ export class OAuth2Guard implements CanActivate {
    * a cached payload is the same frozen object on every hit). Checks `aud` and `iss` against the
    * policy's `audiences` and `issuers`, once per payload and list: routes that share the module's
    * lists share one check.
+   *
+   * @param now the time to check `exp` and `nbf` at, in milliseconds: the clock reading the guard
+   * took for the request's cache look-up, when it got its answer at once; else the clock now.
    */
   protected checkClaims(
     payload: IntrospectionPayload,
     resource: OAuth2Resource,
     policy: ResolvedOAuth2Policy,
+    now: number = Date.now(),
   ): TokenClaims {
-    const rejection = timeClaimsRejection(payload, policy.clockToleranceSeconds);
+    const rejection = timeClaimsRejection(payload, policy.clockToleranceSeconds, now / 1000);
     if (rejection) {
       throw new OAuth2Exception(rejection);
     }
@@ -571,16 +590,19 @@ export class OAuth2Guard implements CanActivate {
    * here rather than in extractToken(), so that a subclass's extractToken() cannot send a malformed
    * one to the authorization server either.
    *
-   * @param remembering the route's cache, when the route record names it: a token it remembers at the
-   * resource had its syntax checked when it was remembered (it keeps no other), so the same string
-   * passes without the check again.
+   * @param remembering the route's cache, when the route record names it. A Bearer token it remembers
+   * at the resource, with a fresh answer of an active token, is looked up here, once: its answer is
+   * kept on the state for {@link introspectOnce}, and it skips the syntax check, which it passed when
+   * it was remembered (the cache keeps no other).
+   * @param now the call's clock reading, for that look-up.
    */
   private credentialOf(
     request: GuardedRequest,
     state: OAuth2RequestState,
     policy: ResolvedOAuth2Policy,
     remembering: TokenCache | undefined,
-    resourceName: string,
+    resource: OAuth2Resource,
+    now: number,
   ): string {
     let bearer: string;
     try {
@@ -598,7 +620,14 @@ export class OAuth2Guard implements CanActivate {
       );
       throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INVALID_ACCESS_TOKEN);
     }
-    return remembering !== undefined && remembering.remembers(resourceName, bearer) ? bearer : this.wellFormed(bearer);
+    if (remembering !== undefined && this.ownIntrospection) {
+      const payload = this.introspection.rememberedPayload(resource, remembering, bearer, now);
+      if (payload !== undefined) {
+        state.remember(resource.name, payload);
+        return bearer;
+      }
+    }
+    return this.wellFormed(bearer);
   }
 
   /** The token of `Authorization: DPoP`, once its `DPoP` proof passed RFC 9449 §4.3's checks (but the key binding, after introspection). */

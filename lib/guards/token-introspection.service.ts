@@ -51,6 +51,24 @@ export class TokenIntrospectionService {
   }
 
   /**
+   * The payload of a token that an in-memory cache remembers beside its fresh, active entry (see
+   * `TokenCache.peekToken`): the hit path of a token seen before, at once. `undefined` otherwise (not
+   * remembered, past its freshness, inactive, or no such cache), and then {@link activePayload} answers.
+   * A token found here has RFC 6750's `b64token` syntax: the cache remembers no other.
+   *
+   * @param now the caller's clock reading (`Date.now()`), for one reading per request.
+   */
+  rememberedPayload(
+    resource: OAuth2Resource,
+    cache: TokenCache,
+    token: string,
+    now?: number,
+  ): IntrospectionPayload | undefined {
+    // An inactive token's entry is left to activePayload(), which rejects it.
+    return cache.peekActiveToken(resource.name, token, now);
+  }
+
+  /**
    * The payload of an active token: at once (not a promise) when an in-memory cache has it, so that
    * a cache hit costs no event-loop turn; else a promise.
    *

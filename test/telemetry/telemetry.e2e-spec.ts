@@ -1,6 +1,15 @@
-import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Injectable, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { OAuth2Guard, OAuth2Module, OAuth2Policy, RequiredScopes } from '../../lib';
+import {
+  type IntrospectionPayload,
+  type OAuth2RequestState,
+  type OAuth2Resource,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Policy,
+  RequiredScopes,
+  type TokenCache,
+} from '../../lib';
 import { FaultyAuthorizationServer } from '../support/faulty-authorization-server';
 import { genericResource, nowSeconds } from '../support/guard-e2e-helpers';
 import { ADAPTERS, startApp } from '../support/http-adapters';
@@ -25,6 +34,34 @@ class TelemetryController {
   @Get('admin')
   @RequiredScopes('admin')
   admin() {
+    return { ok: true };
+  }
+
+  @Get('negative')
+  @OAuth2Policy({ oauthCacheResource: 'negative' })
+  negative() {
+    return { ok: true };
+  }
+}
+
+/** A subclass that introspects every call afresh, past the route's cache: its introspectOnce() decides. */
+@Injectable()
+class FreshGuard extends OAuth2Guard {
+  protected override introspectOnce(
+    state: OAuth2RequestState,
+    resource: OAuth2Resource,
+    _cache: TokenCache | undefined,
+    token: string,
+  ): IntrospectionPayload | Promise<IntrospectionPayload> {
+    return super.introspectOnce(state, resource, undefined, token);
+  }
+}
+
+@Controller('fresh')
+@UseGuards(FreshGuard)
+class FreshController {
+  @Get()
+  read() {
     return { ok: true };
   }
 }
@@ -88,11 +125,15 @@ describe.each(ADAPTERS)('telemetry with the OpenTelemetry SDK, on %s', (adapter)
               circuitBreaker: { failureThreshold: 2, coolDownSeconds: 60 },
             }),
           ],
-          caches: [{ name: 'local', timeToLiveSeconds: 300 }],
+          caches: [
+            { name: 'local', timeToLiveSeconds: 300 },
+            { name: 'negative', timeToLiveSeconds: 300, negativeTimeToLiveSeconds: 300 },
+          ],
           policy: { oauthResource: 'as', oauthCacheResource: 'local' },
         }),
       ],
-      controllers: [TelemetryController, FlakyController],
+      controllers: [TelemetryController, FlakyController, FreshController],
+      providers: [FreshGuard],
     });
   });
 
@@ -125,6 +166,61 @@ describe.each(ADAPTERS)('telemetry with the OpenTelemetry SDK, on %s', (adapter)
       (point) => point.attributes.resource === 'as',
     );
     expect(histogram).toBeDefined();
+  });
+
+  it('counts each cache hit once: a token the memory cache remembers, and an inactive one it keeps', async () => {
+    const lookups = (cache: string, result: string) => sdk.sum('oauth2.cache.lookups', { cache, result });
+    const rejections = () => sdk.sum('oauth2.rejections', { key: 'OAUTH2_INVALID_ACCESS_TOKEN' });
+    const introspected = (outcome: string) => sdk.sum('oauth2.introspections', { resource: 'as', outcome });
+    const kept = `${adapter}-kept-token-4b1e9`;
+    const revoked = `${adapter}-revoked-token-9c7a2`;
+    server.tokens.set(kept, { active: true, scope: 'read', exp: nowSeconds() + 600 });
+    const before = {
+      localHit: await lookups('local', 'hit'),
+      localMiss: await lookups('local', 'miss'),
+      negativeHit: await lookups('negative', 'hit'),
+      negativeMiss: await lookups('negative', 'miss'),
+      active: await introspected('active'),
+      inactive: await introspected('inactive'),
+      rejected: await rejections(),
+    };
+
+    // The first hit finds the entry by its key and remembers the token; the next three find it by the token.
+    for (let i = 0; i < 5; i++) {
+      await get('/t', kept).expect(200);
+    }
+    // An inactive answer, kept: the first hit remembers the token beside it too, and each is refused.
+    for (let i = 0; i < 4; i++) {
+      await get('/t/negative', revoked).expect(401);
+    }
+
+    expect(await introspected('active')).toBe(before.active + 1);
+    expect(await lookups('local', 'miss')).toBe(before.localMiss + 1);
+    expect(await lookups('local', 'hit')).toBe(before.localHit + 4);
+    expect(await introspected('inactive')).toBe(before.inactive + 1);
+    expect(await lookups('negative', 'miss')).toBe(before.negativeMiss + 1);
+    expect(await lookups('negative', 'hit')).toBe(before.negativeHit + 3);
+    expect(await rejections()).toBe(before.rejected + 4);
+  });
+
+  it("leaves a subclass's introspectOnce() to decide, even for a token the route's cache remembers", async () => {
+    const token = `${adapter}-fresh-token-2d8e0`;
+    server.tokens.set(token, { active: true, scope: 'read', exp: nowSeconds() + 600 });
+    const hits = () => sdk.sum('oauth2.cache.lookups', { cache: 'local', result: 'hit' });
+    const introspected = () => sdk.sum('oauth2.introspections', { resource: 'as', outcome: 'active' });
+    // Remembered by the route's cache: looked up by key once, then by the token.
+    await get('/t', token).expect(200);
+    await get('/t', token).expect(200);
+    await get('/t', token).expect(200);
+    const before = { hits: await hits(), introspected: await introspected() };
+
+    for (let i = 0; i < 3; i++) {
+      await get('/fresh', token).expect(200);
+    }
+
+    // Introspected afresh each time, as the subclass says, and the cache not even read.
+    expect(await introspected()).toBe(before.introspected + 3);
+    expect(await hits()).toBe(before.hits);
   });
 
   it('counts inactive answers, and rejections by key', async () => {
