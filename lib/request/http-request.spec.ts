@@ -42,6 +42,10 @@ describe('findRequestBearerCredential', () => {
   it('matches the header name in any case, and no other header of the same length', () => {
     const request = { headers: {}, rawHeaders: ['AUTHORIZATIOX', 'Bearer not-this', 'aUtHoRiZaTiOn', 'Bearer this'] };
     expect(findRequestBearerCredential(request)).toEqual({ kind: 'token', token: 'this' });
+    for (const name of ['authorization', 'Authorization', 'AUTHORIZATION']) {
+      const spelled = { headers: {}, rawHeaders: ['Authorizatio', 'Bearer not-this', name, `Bearer ${name}`] };
+      expect(findRequestBearerCredential(spelled)).toEqual({ kind: 'token', token: name });
+    }
   });
 
   it('falls back to headers when a request has no raw headers', () => {

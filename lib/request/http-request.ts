@@ -31,9 +31,15 @@ interface UrlHolder {
 
 const AUTHORIZATION = 'authorization';
 
-/** Whether a raw header name is `Authorization`; the length first, which tells most names apart without lower-casing them. */
+/**
+ * Whether a raw header name is `Authorization`, in any case: the length first, which tells most names
+ * apart, then the two spellings clients send (compared, not lower-cased into a new string), then any other.
+ */
 function isAuthorization(name: string): boolean {
-  return name.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION;
+  return (
+    name.length === AUTHORIZATION.length &&
+    (name === AUTHORIZATION || name === 'Authorization' || name.toLowerCase() === AUTHORIZATION)
+  );
 }
 
 /**

@@ -31,8 +31,9 @@ describe('the guard state of a request', () => {
     expect(requestState(client)).toBe(second);
   });
 
-  it('hangs beside a carrier that cannot take a property (frozen, sealed, not extensible)', () => {
-    for (const carrier of [Object.freeze({}), Object.seal({}), Object.preventExtensions({})]) {
+  it('hangs beside a carrier that cannot take a property (frozen, sealed, not extensible, a refusing proxy)', () => {
+    const refusing = new Proxy({}, { set: () => false, defineProperty: () => false });
+    for (const carrier of [Object.freeze({}), Object.seal({}), Object.preventExtensions({}), refusing]) {
       const state = requestState(carrier);
       state.attributes['oauth.client_id'] = 'app';
       expect(requestState(carrier)).toBe(state);

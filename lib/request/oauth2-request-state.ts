@@ -85,9 +85,16 @@ export function requestState(request: object): OAuth2RequestState {
  */
 export function freshRequestState(carrier: object): OAuth2RequestState {
   const state = new OAuth2RequestState();
-  if (!(carrier instanceof IncomingMessage) && Object.isExtensible(carrier)) {
+  if (carrier instanceof IncomingMessage) {
+    STATES.set(carrier, state);
+    return state;
+  }
+  try {
     (carrier as StateCarrier)[STATE] = state;
-  } else {
+  } catch {
+    // A carrier that takes no property (frozen, sealed, a proxy that refuses): this module is strict
+    // code, where the assignment throws. Cheaper than asking `Object.isExtensible()` first, a call into
+    // V8's runtime on every request (measured with perf on Fastify).
     STATES.set(carrier, state);
   }
   return state;

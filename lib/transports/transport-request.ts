@@ -47,12 +47,15 @@ export interface GuardedCall {
 /** A request object of Express or Fastify: what the HTTP path of the guard reads. */
 export function isHttpRequest(value: unknown): value is GuardedRequest {
   // Node's message first (Express's request): `instanceof` reads prototypes only, where a property read
-  // on Express's request costs a slow look-up (each request has a hidden class of its own).
+  // on Express's request costs a slow look-up (each request has a hidden class of its own). Then
+  // Fastify's request, by its own `raw` message: `rawHeaders` is not there, and `headers` is a getter.
   return (
     value instanceof IncomingMessage ||
     (typeof value === 'object' &&
       value !== null &&
-      (Array.isArray((value as GuardedRequest).rawHeaders) || typeof (value as GuardedRequest).headers === 'object'))
+      ((value as GuardedRequest).raw instanceof IncomingMessage ||
+        Array.isArray((value as GuardedRequest).rawHeaders) ||
+        typeof (value as GuardedRequest).headers === 'object'))
   );
 }
 
