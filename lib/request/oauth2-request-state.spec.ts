@@ -55,19 +55,53 @@ describe('the guard state of a request', () => {
     expect(shown).toContain('OAuth2RequestState { oauth.access_token, oauth.client_id }');
   });
 
-  it("keeps a Node message's state beside it, not on it (Express's request: a property there is a slow look-up)", () => {
+  it("keeps a Node message's state on its raw headers, not on the message (Express's request: a property there is a slow look-up)", () => {
+    const token = 'secret-access-token-0123456789';
     const message = new IncomingMessage(new Socket());
+    message.rawHeaders.push('Host', 'example.test');
     const state = requestState(message);
+    state.attributes['oauth.access_token'] = token;
     state.attributes['oauth.client_id'] = 'app';
     expect(requestState(message)).toBe(state);
     expect(getOAuth2Attributes(message)['oauth.client_id']).toBe('app');
     expect(Object.getOwnPropertySymbols(message).map(String)).not.toContain('Symbol(oauth2.requestState)');
-    // As for any other request: an object made from it has a state of its own.
-    const derived: object = Object.create(message);
-    expect(requestState(derived)).not.toBe(state);
-    expect(getOAuth2Attributes(Object.create(message))).toEqual({});
+    // The raw headers read as before: the same entries, nothing more in JSON, and no token when logged.
+    expect([...message.rawHeaders]).toEqual(['Host', 'example.test']);
+    expect(JSON.stringify(message.rawHeaders)).toBe('["Host","example.test"]');
+    expect(inspect(message, { depth: 10, showHidden: true })).not.toContain(token);
+    // Removing a header in place (propagateAuthHeader: false) keeps the state.
+    message.rawHeaders.splice(0, 2);
+    expect(requestState(message)).toBe(state);
     // A fresh state replaces the message's, as a property would be replaced.
     const fresh = freshRequestState(message);
     expect(requestState(message)).toBe(fresh);
+  });
+
+  it('gives an object made from a Node message a state of its own, whichever asks first', () => {
+    const message = new IncomingMessage(new Socket());
+    const state = requestState(message);
+    const derived: object = Object.create(message);
+    const derivedState = requestState(derived);
+    expect(derivedState).not.toBe(state);
+    expect(requestState(derived)).toBe(derivedState);
+    expect(requestState(message)).toBe(state);
+    expect(getOAuth2Attributes(Object.create(message))).toEqual({});
+
+    const other = new IncomingMessage(new Socket());
+    const otherDerived: object = Object.create(other);
+    const first = requestState(otherDerived);
+    const second = requestState(other);
+    expect(second).not.toBe(first);
+    expect(requestState(otherDerived)).toBe(first);
+    expect(requestState(other)).toBe(second);
+  });
+
+  it('keeps the state of a Node message whose raw headers cannot take a property beside it', () => {
+    const message = new IncomingMessage(new Socket());
+    Object.freeze(message.rawHeaders);
+    const state = requestState(message);
+    state.attributes['oauth.client_id'] = 'app';
+    expect(requestState(message)).toBe(state);
+    expect(getOAuth2Attributes(message)['oauth.client_id']).toBe('app');
   });
 });

@@ -5,24 +5,45 @@ import type { IntrospectionPayload, OAuth2RequestAttributes } from '../interface
 
 /**
  * Where a request keeps its state: a symbol-keyed property, which neither `Object.keys()`, `for...in`
- * nor `JSON.stringify()` sees; beside the request, in {@link STATES}, for Node's own message (Express's
- * request) and for carriers that cannot take a property.
+ * nor `JSON.stringify()` sees. On Node's own message (Express's request), on its `rawHeaders` array;
+ * beside the carrier, in {@link STATES}, for carriers that cannot take a property.
  *
  * Measured (bench: the interleaved server time, and the guard's own time per request): on Fastify's
  * request, whose hidden class is the same from one request to the next, the property costs less than
  * a `WeakMap` entry. Express's request reaches the guard with a hidden class of its own on every request
  * (V8's `%DebugPrint`; Fastify's request and its raw message keep one), so each property read or added
  * there is a slow look-up that no inline cache can keep: reading a missing property and adding one cost
- * about 5 µs a request with the CPU's caches cold, a `WeakMap` entry about half of that.
+ * about 5 µs a request with the CPU's caches cold. A `WeakMap` entry cost half of that in the guard,
+ * and as much again after it: the table lives in the old generation and its keys are young, so every
+ * entry takes V8's slow write barrier and every scavenge walks the table (the interleaved ratio on
+ * Express was 0.943 with it, 0.961 without). Node's `rawHeaders` array is one per message, made by
+ * Node's parser with the same hidden class every time, and dies with the message: a property there
+ * is an ordinary, cached transition.
  */
 const STATE = Symbol('oauth2.requestState');
 
-/** The states kept beside their carriers: Node's messages, and carriers that cannot take a property (frozen or sealed objects). */
+/** The states kept beside their carriers: carriers that cannot take a property (frozen or sealed objects). */
 const STATES = new WeakMap<object, OAuth2RequestState>();
+/**
+ * Whether {@link STATES} ever held a state: until then a carrier without a state of its own has none,
+ * and the look-up there (which hashes the carrier) is skipped on every request.
+ */
+let statesBeside = false;
 
-/** A carrier of state: a request, a gateway's client, a message's context. */
+/** A carrier of state: a request, a gateway's client, a message's context, a Node message's raw headers. */
 interface StateCarrier {
   [STATE]?: OAuth2RequestState;
+}
+
+/** Where a carrier's state goes: a Node message's raw headers (see {@link STATE}), else the carrier itself. */
+function holderOf(carrier: object): StateCarrier {
+  if (carrier instanceof IncomingMessage) {
+    const rawHeaders: unknown = carrier.rawHeaders;
+    if (Array.isArray(rawHeaders)) {
+      return rawHeaders as StateCarrier;
+    }
+  }
+  return carrier as StateCarrier;
 }
 
 /** A payload, or the introspection under way that will give it. */
@@ -41,6 +62,18 @@ export class OAuth2RequestState {
   private firstResource?: string;
   private firstIntrospection?: Introspection;
   private otherIntrospections?: Map<string, Introspection>;
+  /** The object whose state this is: found through the object's raw headers, or inherited, it tells the owner apart. */
+  readonly #carrier: object | undefined;
+
+  /** @param carrier the request (or the transport's object) this state belongs to. */
+  constructor(carrier?: object) {
+    this.#carrier = carrier;
+  }
+
+  /** Whether this is the state of that carrier, rather than of an object it was made from. */
+  belongsTo(carrier: object): boolean {
+    return this.#carrier === carrier;
+  }
 
   /** The resource the token was first introspected (or looked up) at, for the audit hook; none before. */
   get resourceName(): string | undefined {
@@ -76,7 +109,9 @@ export class OAuth2RequestState {
 
 /** The guard's state on a request, created on first use. */
 export function requestState(request: object): OAuth2RequestState {
-  return stateOf(request) ?? freshRequestState(request);
+  // The holder once: on Express's request, reading `rawHeaders` is a slow look-up on every request.
+  const holder = holderOf(request);
+  return stateIn(holder, request) ?? keep(holder, request, new OAuth2RequestState(request));
 }
 
 /**
@@ -84,29 +119,39 @@ export function requestState(request: object): OAuth2RequestState {
  * a gateway's client, whose messages are each checked afresh.
  */
 export function freshRequestState(carrier: object): OAuth2RequestState {
-  const state = new OAuth2RequestState();
-  if (carrier instanceof IncomingMessage) {
-    STATES.set(carrier, state);
-    return state;
+  return keep(holderOf(carrier), carrier, new OAuth2RequestState(carrier));
+}
+
+function keep(holder: StateCarrier, carrier: object, state: OAuth2RequestState): OAuth2RequestState {
+  const held = holder[STATE];
+  // Not over the state of the object this one was made from (which it sees through inheritance).
+  if (held === undefined || held.belongsTo(carrier)) {
+    try {
+      holder[STATE] = state;
+      return state;
+    } catch {
+      // A carrier that takes no property (frozen, sealed, a proxy that refuses): this module is strict
+      // code, where the assignment throws. Cheaper than asking `Object.isExtensible()` first, a call
+      // into V8's runtime on every request (measured with perf on Fastify).
+    }
   }
-  try {
-    (carrier as StateCarrier)[STATE] = state;
-  } catch {
-    // A carrier that takes no property (frozen, sealed, a proxy that refuses): this module is strict
-    // code, where the assignment throws. Cheaper than asking `Object.isExtensible()` first, a call into
-    // V8's runtime on every request (measured with perf on Fastify).
-    STATES.set(carrier, state);
-  }
+  statesBeside = true;
+  STATES.set(carrier, state);
   return state;
 }
 
 function stateOf(carrier: object): OAuth2RequestState | undefined {
-  if (carrier instanceof IncomingMessage) {
-    return STATES.get(carrier);
+  return stateIn(holderOf(carrier), carrier);
+}
+
+function stateIn(holder: StateCarrier, carrier: object): OAuth2RequestState | undefined {
+  const state = holder[STATE];
+  // The carrier's own only: an object made with Object.create(request) is another call, with a state
+  // of its own, although it inherits the request's properties (and its raw headers).
+  if (state !== undefined && state.belongsTo(carrier)) {
+    return state;
   }
-  const state = (carrier as StateCarrier)[STATE];
-  // Its own only: an object made with Object.create(request) is another call, with a state of its own.
-  return state !== undefined && Object.prototype.hasOwnProperty.call(carrier, STATE) ? state : STATES.get(carrier);
+  return statesBeside ? STATES.get(carrier) : undefined;
 }
 
 /**
