@@ -33,7 +33,7 @@ import { isB64Token, trimOws } from './bearer-token';
 import { TokenClaims, readClaims, timeClaimsRejection } from './payload-claims';
 import { RouteMemo } from './route-memo';
 import { routePolicy } from './route-policy';
-import { hasRequiredScopes } from './scopes';
+import { hasRequiredScopes, plainScopes } from './scopes';
 import { audienceMatches, issuerMatches } from './token-binding';
 import { certificateBindingRejection } from './certificate-binding';
 import { TokenIntrospectionService } from './token-introspection.service';
@@ -547,7 +547,14 @@ export class OAuth2Guard implements CanActivate {
 
   /** Checks the required scopes, when the policy asks for it. */
   protected checkScopes(claims: TokenClaims, policy: ResolvedOAuth2Policy): void {
-    if (!policy.checkRequiredScopes || hasRequiredScopes(claims.scopes, policy.requiredScopes, policy.modeStrict)) {
+    if (
+      !policy.checkRequiredScopes ||
+      hasRequiredScopes(
+        plainScopes(claims, claims.scopes),
+        plainScopes(policy, policy.requiredScopes),
+        policy.modeStrict,
+      )
+    ) {
       return;
     }
     throw new OAuth2Exception(OAuth2ErrorKey.OAUTH2_INSUFFICIENT_SCOPE, { requiredScopes: policy.requiredScopes });

@@ -1,6 +1,6 @@
 import { OAuth2ErrorKey } from '../errors/oauth2-error-key.enum';
 import type { IntrospectionPayload } from '../interfaces/introspection.interface';
-import { readScopes } from './scopes';
+import { keepPlainScopes, readScopes } from './scopes';
 
 /** What the guard reads from a valid payload. */
 export interface TokenClaims {
@@ -31,16 +31,18 @@ export function timeClaimsRejection(
   return undefined;
 }
 
-/** The client, user and scopes of a payload: what does not depend on the clock. Frozen. */
+/** The client, user and scopes of a payload: what does not depend on the clock. Frozen, with a plain copy of the scopes for the scope check. */
 export function readClaims(
   payload: IntrospectionPayload,
   reading: { readonly userClaim: string; readonly scopeSeparator: string },
 ): TokenClaims {
-  return Object.freeze({
+  const scopes = readScopes(payload, reading.scopeSeparator);
+  const claims = {
     clientId: readClientId(payload),
     user: readString(payload[reading.userClaim]),
-    scopes: Object.freeze(readScopes(payload, reading.scopeSeparator)),
-  });
+    scopes: Object.freeze(scopes.slice()),
+  };
+  return Object.freeze(keepPlainScopes(claims, scopes));
 }
 
 /** `client_id`, else `aud`: a string, or the first element of an array. */

@@ -1,4 +1,6 @@
-import { hasRequiredScopes, readScopes } from './scopes';
+import { DEFAULT_POLICY, mergePolicy } from '../options/resolved-options';
+import { readClaims } from './payload-claims';
+import { hasRequiredScopes, plainScopes, readScopes } from './scopes';
 
 describe('readScopes', () => {
   describe('a string scope claim', () => {
@@ -103,5 +105,36 @@ describe('hasRequiredScopes', () => {
     expect(hasRequiredScopes(['Orders:Read'], ['orders:read'], false)).toBe(false);
     expect(hasRequiredScopes(['orders'], ['orders:read'], true)).toBe(false);
     expect(hasRequiredScopes(['orders:read:all'], ['orders:read'], true)).toBe(false);
+  });
+});
+
+describe('the plain copies of frozen scope lists', () => {
+  it("keeps a token's scopes frozen for handlers, and a plain copy for the scope check", () => {
+    const claims = readClaims({ active: true, scope: 'openid orders:read' }, { userClaim: 'sub', scopeSeparator: ' ' });
+    expect(Object.isFrozen(claims)).toBe(true);
+    expect(Object.isFrozen(claims.scopes)).toBe(true);
+    const plain = plainScopes(claims, claims.scopes);
+    expect(plain).toEqual(['openid', 'orders:read']);
+    expect(plain).not.toBe(claims.scopes);
+    expect(Object.isFrozen(plain)).toBe(false);
+    // Not seen by serialization nor by a deep equality.
+    expect(JSON.stringify(claims)).toBe('{"scopes":["openid","orders:read"]}');
+    expect(claims).toEqual({ clientId: undefined, user: undefined, scopes: ['openid', 'orders:read'] });
+  });
+
+  it("keeps a route policy's required scopes, each merge its own", () => {
+    const controller = mergePolicy(DEFAULT_POLICY, { requiredScopes: ['orders:read'] });
+    const handler = mergePolicy(controller, { requiredScopes: ['orders:write', 'audit'] });
+    expect(plainScopes(controller, controller.requiredScopes)).toEqual(['orders:read']);
+    expect(plainScopes(handler, handler.requiredScopes)).toEqual(['orders:write', 'audit']);
+    expect(Object.isFrozen(handler.requiredScopes)).toBe(true);
+    expect(plainScopes(handler, handler.requiredScopes)).not.toBe(handler.requiredScopes);
+    const unchanged = mergePolicy(handler, { modeStrict: false });
+    expect(plainScopes(unchanged, unchanged.requiredScopes)).toEqual(['orders:write', 'audit']);
+  });
+
+  it('falls back to the exposed list for an object made elsewhere', () => {
+    const scopes = Object.freeze(['a']);
+    expect(plainScopes({ scopes }, scopes)).toBe(scopes);
   });
 });

@@ -6,6 +6,7 @@ import type { OAuth2ProtectedResourceOptions } from '../interfaces/protected-res
 import type { OAuth2ResourceOptions } from '../interfaces/resource-options.interface';
 import type { OAuth2ResponseTemplates } from '../interfaces/response-template.interface';
 import type { ResolvedOAuth2TransportOptions } from '../interfaces/transport-options.interface';
+import { keepPlainScopes } from '../guards/scopes';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../oauth2.constants';
 
 /*
@@ -69,5 +70,5 @@ export function mergePolicy(base: ResolvedOAuth2Policy, override: OAuth2PolicyOp
       (merged as Record<string, unknown>)[name] = Array.isArray(value) ? Object.freeze([...value]) : value;
     }
   }
-  return Object.freeze(merged);
+  return Object.freeze(keepPlainScopes(merged, merged.requiredScopes));
 }
