@@ -1,3 +1,5 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import {
   type GuardedRequest,
   countRequestBearerValues,
@@ -66,6 +68,23 @@ describe('removeAuthorizationHeaders', () => {
     removeAuthorizationHeaders(fastify);
     expect(fastify.headers).toEqual({ host: 'h' });
     expect((fastify.raw as { rawHeaders: string[] }).rawHeaders).toEqual(['Host', 'h']);
+  });
+
+  it("does not look for a raw message on Node's own (Express's request), whatever it carries", () => {
+    const message = new IncomingMessage(new Socket());
+    message.headers = { host: 'h', authorization: 'Bearer a' };
+    message.rawHeaders.push('Host', 'h', 'Authorization', 'Bearer a');
+    Object.defineProperty(message, 'raw', {
+      get() {
+        throw new Error('raw read');
+      },
+    });
+    message.url = '/p?access_token=t&b=2';
+    removeAuthorizationHeaders(message as GuardedRequest);
+    removeQueryParam(message as GuardedRequest, 'access_token');
+    expect([message.headers, message.rawHeaders, message.url]).toEqual([{ host: 'h' }, ['Host', 'h'], '/p?b=2']);
+    message.url = '/p?access_token=u';
+    expect(queryParamValues(message as GuardedRequest, 'access_token')).toEqual(['u']);
   });
 });
 

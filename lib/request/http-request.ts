@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { type IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import {
   type BearerCredential,
   bearerCredential,
@@ -57,6 +57,15 @@ function rawHeadersOf(request: GuardedRequest): string[] | undefined {
 }
 
 /**
+ * Fastify's `raw` message; none for Express's request, which is Node's message itself. Told by class, not
+ * by looking for `raw`: on Express's request a missing property is looked for along its whole prototype
+ * chain, on an object of a new shape every request (see {@link rawHeadersOf}).
+ */
+function rawMessageOf(request: GuardedRequest): IncomingMessage | undefined {
+  return request instanceof IncomingMessage ? undefined : request.raw;
+}
+
+/**
  * The request's Bearer credential: the first `Authorization` value whose scheme is `Bearer`, in the
  * order received (Node keeps only the first value in `headers`, so the raw headers are read).
  */
@@ -101,7 +110,7 @@ export function countRequestBearerValues(request: GuardedRequest): number {
  * `application/x-www-form-urlencoded` (RFC 6750 §2.3): `+` is a space, and a name matches once decoded.
  */
 export function queryParamValues(request: GuardedRequest, name: string): string[] {
-  const url = (request.raw ?? request).url ?? request.url;
+  const url = (rawMessageOf(request) ?? request).url ?? request.url;
   const start = url === undefined ? -1 : url.indexOf('?');
   if (start < 0) {
     return [];
@@ -170,7 +179,7 @@ function isQueryParamNamed(url: string, start: number, end: number, name: string
  * `raw` already and kept) and `query`. Express's `query` is a getter over `url`.
  */
 export function removeQueryParam(request: GuardedRequest, name: string): void {
-  const message: UrlHolder = request.raw ?? request;
+  const message: UrlHolder = rawMessageOf(request) ?? request;
   let removed = stripUrl(message, 'url', name);
   removed = stripUrl(message, 'originalUrl', name) || removed;
   if (message !== request) {
@@ -210,7 +219,7 @@ function stripUrl(holder: UrlHolder, field: 'url' | 'originalUrl', name: string)
 export function removeAuthorizationHeaders(request: GuardedRequest): void {
   removeAuthorizationHeadersOf(request);
   // Fastify's request wraps Node's message, which has headers of its own (usually the same object).
-  const raw = request.raw;
+  const raw = rawMessageOf(request);
   if (raw !== undefined && raw !== (request as object)) {
     removeAuthorizationHeadersOf(raw);
   }
