@@ -174,6 +174,46 @@ describe('ClockMap', () => {
       expect(map.aliasCount).toBe(0);
     });
 
+    it('renames an alias: the entry keeps one, found by the new name only, and it goes with the entry', () => {
+      const map = new ClockMap<number>(10);
+      map.set('a', 1).set('b', 2);
+      map.alias('a', 's', 'x');
+      map.renameAlias('s', 'x', 'Bearer x');
+      expect(map.getByAlias('s', 'x')).toBeUndefined();
+      expect(map.getByAlias('s', 'Bearer x')).toBe(1);
+      expect(map.aliasCount).toBe(1);
+      // Renamed back, and to itself: still one alias.
+      map.renameAlias('s', 'Bearer x', 'x');
+      map.renameAlias('s', 'x', 'x');
+      expect(map.getByAlias('s', 'x')).toBe(1);
+      expect(map.aliasCount).toBe(1);
+      // A name another entry held moves to this one; a name nobody holds renames nothing.
+      map.alias('b', 's', 'y');
+      map.renameAlias('s', 'x', 'y');
+      expect(map.getByAlias('s', 'y')).toBe(1);
+      map.renameAlias('s', 'absent', 'z');
+      map.renameAlias('other', 'y', 'z');
+      expect(map.getByAlias('s', 'z')).toBeUndefined();
+      expect(map.aliasCount).toBe(1);
+      // Dropping the entry that lost the name leaves the renamed alias alone; dropping its own drops it.
+      map.delete('b');
+      expect(map.getByAlias('s', 'y')).toBe(1);
+      map.delete('a');
+      expect(map.getByAlias('s', 'y')).toBeUndefined();
+      expect(map.aliasCount).toBe(0);
+    });
+
+    it('does not count a rename as a read', () => {
+      const map = new ClockMap<number>(2);
+      map.set('a', 1).set('b', 2);
+      map.alias('a', 's', 'x');
+      map.renameAlias('s', 'x', 'y');
+      // 'a' was not read: it is the oldest entry not used, and goes first.
+      map.set('c', 3);
+      expect(map.has('a')).toBe(false);
+      expect(map.getByAlias('s', 'y')).toBeUndefined();
+    });
+
     it('drops the entry an alias names', () => {
       const map = new ClockMap<number>(10);
       map.set('a', 1);

@@ -83,6 +83,26 @@ export class ClockMap<V> {
     slot.alias = alias;
   }
 
+  /**
+   * Renames the alias of the entry that `alias` names in a scope: the entry keeps one alias, now
+   * `renamed` (an entry that `renamed` named before loses it). Nothing when `alias` names no entry. Not
+   * a read: the entry's use mark and idle time are left as they are.
+   */
+  renameAlias(scope: string, alias: string, renamed: string): void {
+    const names = this.aliases.get(scope);
+    const slot = names?.get(alias);
+    if (names === undefined || slot === undefined || alias === renamed) {
+      return;
+    }
+    names.delete(alias);
+    const previous = names.get(renamed);
+    if (previous !== undefined) {
+      previous.alias = undefined;
+    }
+    names.set(renamed, slot);
+    slot.alias = renamed;
+  }
+
   /** How many entries have an alias. */
   get aliasCount(): number {
     let count = 0;

@@ -22,6 +22,7 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
   /** The look-up by token, with `rememberTokens`; absent without it (then callers hash every token). */
   readonly peekToken?: (resourceName: string, token: string, now?: number) => CachedIntrospection | undefined;
   readonly rememberToken?: (key: string, resourceName: string, token: string) => void;
+  readonly rememberWriting?: (resourceName: string, token: string, written: string) => void;
 
   /**
    * @param maxEntries most entries kept.
@@ -34,6 +35,7 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
       // Called as methods of the store (`store.peekToken(...)`), so `this` is the store.
       this.peekToken = this.entryOfToken;
       this.rememberToken = this.aliasOf;
+      this.rememberWriting = this.writingOf;
     }
     const keyv = new Keyv({ store: this.records, serialize: undefined, deserialize: undefined, useKeyPrefix: false });
     this.cache = createCache({ stores: [keyv] });
@@ -102,6 +104,14 @@ export class MemoryTokenCacheStore implements TokenCacheStore {
    */
   private aliasOf(this: MemoryTokenCacheStore, key: string, resourceName: string, token: string): void {
     this.records.alias(key, resourceName, token);
+  }
+
+  /**
+   * Renames a remembered token to the text it was read from (see {@link rememberWriting}): still one
+   * name per entry, dropped with it, in this process's memory only.
+   */
+  private writingOf(this: MemoryTokenCacheStore, resourceName: string, token: string, written: string): void {
+    this.records.renameAlias(resourceName, token, written);
   }
 
   async set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void> {

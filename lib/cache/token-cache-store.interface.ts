@@ -41,6 +41,13 @@ export interface TokenCacheStore {
    * until that entry goes. With {@link peekToken}.
    */
   rememberToken?(key: string, resourceName: string, token: string): void;
+  /**
+   * Renames a token remembered at `resourceName` ({@link rememberToken}) to the text it was read from
+   * on a request (its whole `Authorization` header, as written), which {@link peekToken} then finds
+   * the entry by instead: the entry keeps one such name. Nothing when the token is not remembered.
+   * With {@link peekToken}; a store that leaves it out is looked up by the token.
+   */
+  rememberWriting?(resourceName: string, token: string, written: string): void;
   /** Keeps an entry for `ttlMilliseconds` (always positive and finite). */
   set(key: string, entry: CachedIntrospection, ttlMilliseconds: number): Promise<void>;
   /**

@@ -275,6 +275,49 @@ describe('TokenCache', () => {
       await inMemory.close();
     });
 
+    it('remembers a remembered token by the header it was read from, and by no other text', async () => {
+      const memory = new MemoryTokenCacheStore(10);
+      const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 300 });
+      const key = inMemory.keyOf('as', 'tok');
+      await inMemory.set(key, active(payload));
+      // Not remembered yet: nothing to rename.
+      inMemory.rememberWriting('as', 'tok', 'Bearer tok');
+      expect(inMemory.peekToken('as', 'Bearer tok')).toBeUndefined();
+      inMemory.peek(key, 'as', 'tok');
+      // Texts that are not a Bearer value of exactly this token are ignored.
+      for (const text of ['Basic tok', 'Bearer tok2', 'Bearertok', 'Bearer', 'DPoP tok', 'tok', 'Bearer "tok"']) {
+        inMemory.rememberWriting('as', 'tok', text);
+        expect(inMemory.peekToken('as', 'tok')).toEqual({ active: true, payload });
+      }
+      // At another resource, the token is not remembered: nothing happens.
+      inMemory.rememberWriting('other-as', 'tok', 'Bearer tok');
+      expect(inMemory.peekToken('other-as', 'Bearer tok')).toBeUndefined();
+      // A Bearer value of the token, in any case and spacing: the entry is found by it, and no longer by the token.
+      inMemory.rememberWriting('as', 'tok', 'bEaReR \t tok ');
+      expect(inMemory.peekToken('as', 'bEaReR \t tok ')).toEqual({ active: true, payload });
+      expect(inMemory.peekToken('as', 'tok')).toBeUndefined();
+      expect(memory.rememberedTokens).toBe(1);
+      // Found by its key, the token is remembered again (one name at a time), and can be renamed again.
+      inMemory.peek(key, 'as', 'tok');
+      expect(inMemory.peekToken('as', 'bEaReR \t tok ')).toBeUndefined();
+      inMemory.rememberWriting('as', 'tok', 'Bearer tok');
+      expect(inMemory.peekActiveToken('as', 'Bearer tok')).toEqual(payload);
+      // Gone with the entry.
+      await inMemory.evict('as', 'tok');
+      expect(inMemory.peekToken('as', 'Bearer tok')).toBeUndefined();
+      expect(memory.rememberedTokens).toBe(0);
+      // A store that does not remember tokens ignores it.
+      const plain = new TokenCache('plain', new MemoryTokenCacheStore(10, undefined, false), {
+        timeToLiveSeconds: 300,
+      });
+      const plainKey = plain.keyOf('as', 'tok');
+      await plain.set(plainKey, active(payload));
+      plain.peek(plainKey, 'as', 'tok');
+      plain.rememberWriting('as', 'tok', 'Bearer tok');
+      expect(plain.peekToken('as', 'Bearer tok')).toBeUndefined();
+      await Promise.all([inMemory.close(), plain.close()]);
+    });
+
     it('remembers only tokens of the b64token syntax, so that a hit by token needs no syntax check', async () => {
       const memory = new MemoryTokenCacheStore(10);
       const inMemory = new TokenCache('local', memory, { timeToLiveSeconds: 300 });

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { IntrospectionPayload, IntrospectionResult } from '../interfaces/introspection.interface';
-import { isB64Token } from '../guards/bearer-token';
+import { bearerTokenOf, isB64Token } from '../guards/bearer-token';
 import { INACTIVE_ENTRY, activeEntry } from './cached-introspection';
 import { FleetSingleFlight } from './fleet-single-flight';
 import type { CachedIntrospection, TokenCacheStore } from './token-cache-store.interface';
@@ -307,6 +307,7 @@ export class TokenCache {
    * path: one look-up, and no syntax check for a token found (a remembered token has the `b64token`
    * syntax).
    *
+   * @param token the token, or the text it was remembered as ({@link rememberWriting}).
    * @param now the caller's clock reading (`Date.now()`), for one reading per request.
    */
   peekActiveToken(resourceName: string, token: string, now?: number): IntrospectionPayload | undefined {
@@ -316,6 +317,27 @@ export class TokenCache {
     }
     this.count('hit');
     return entry.payload;
+  }
+
+  /**
+   * Remembers a token that this cache remembers at a resource (see {@link peek}) by the header it was
+   * read from instead, `written` exactly as the request carried it (`Bearer <token>`, in any case and
+   * spacing): the next request written the same way is then found by its header, a flat string the
+   * map hashes and compares at once, where the token cut out of it would go through V8's slow string
+   * paths. Only a Bearer value of exactly this token is taken, so that a hit by the header gives the
+   * token back with `bearerTokenOf()`; anything else is ignored, as is a store that does not remember
+   * tokens. One name per entry: a look-up by the token itself, or another writing, renames it again.
+   */
+  rememberWriting(resourceName: string, token: string, written: string): void {
+    const store = this.store;
+    if (store.rememberWriting === undefined || written === token || bearerTokenOf(written) !== token) {
+      return;
+    }
+    try {
+      store.rememberWriting(resourceName, token, written);
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** The fresh entry of a remembered token, uncounted. */

@@ -4,6 +4,7 @@ import {
   type GuardedRequest,
   countRequestBearerValues,
   findRequestBearerCredential,
+  firstAuthorizationValue,
   queryParamValues,
   removeAuthorizationHeaders,
   removeQueryParam,
@@ -56,6 +57,27 @@ describe('findRequestBearerCredential', () => {
       token: 'abc',
     });
     expect(findRequestBearerCredential({ headers: {} })).toEqual({ kind: 'no-header' });
+  });
+});
+
+describe('firstAuthorizationValue', () => {
+  it.each([
+    ['Express', expressRequest],
+    ['Fastify', fastifyRequest],
+  ])('gives the first Authorization value as written on %s, whatever its scheme', (_, make) => {
+    expect(firstAuthorizationValue(make('Basic dXNlcjpwYXNz', 'Bearer first'))).toBe('Basic dXNlcjpwYXNz');
+    expect(firstAuthorizationValue(make('bEaReR  tok ', 'Bearer second'))).toBe('bEaReR  tok ');
+    expect(firstAuthorizationValue(make())).toBeUndefined();
+  });
+
+  it('matches the header name in any case, and falls back to headers without raw headers', () => {
+    expect(firstAuthorizationValue({ headers: {}, rawHeaders: ['AUTHORIZATIOX', 'no', 'aUtHoRiZaTiOn', 'yes'] })).toBe(
+      'yes',
+    );
+    expect(firstAuthorizationValue({ headers: { authorization: 'Bearer abc' } })).toBe('Bearer abc');
+    expect(firstAuthorizationValue({ headers: {} })).toBeUndefined();
+    // Not a string (an object some adapter built by hand): no value, rather than a wrong one.
+    expect(firstAuthorizationValue({ headers: { authorization: ['Bearer a'] as never } })).toBeUndefined();
   });
 });
 

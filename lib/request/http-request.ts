@@ -87,6 +87,24 @@ export function findRequestBearerCredential(request: GuardedRequest): BearerCred
 }
 
 /**
+ * The request's first `Authorization` value exactly as written, whatever its scheme; `undefined`
+ * without one. The guard's hit path finds a remembered token by it (`TokenCache.rememberWriting`).
+ */
+export function firstAuthorizationValue(request: GuardedRequest): string | undefined {
+  const rawHeaders = rawHeadersOf(request);
+  if (rawHeaders === undefined) {
+    const header: unknown = request.headers.authorization;
+    return typeof header === 'string' ? header : undefined;
+  }
+  for (let index = 0; index < rawHeaders.length - 1; index += 2) {
+    if (isAuthorization(rawHeaders[index])) {
+      return rawHeaders[index + 1];
+    }
+  }
+  return undefined;
+}
+
+/**
  * How many `Authorization` values of the request have the Bearer scheme, token or not. For the `rfc`
  * profile, to which more than one is a malformed request (RFC 6750 §3.1).
  */

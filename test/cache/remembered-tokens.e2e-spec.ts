@@ -1,11 +1,13 @@
-import { Controller, Get, type INestApplication, UseGuards } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Injectable, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
+  type GuardedRequest,
   OAuth2Guard,
   OAuth2Module,
   OAuth2Payload,
   OAuth2Policy,
   OAuth2ResourceRegistry,
+  type ResolvedOAuth2Policy,
   TokenCacheRegistry,
   TokenIntrospectionService,
 } from '../../lib';
@@ -37,6 +39,36 @@ class DataController {
   other(@OAuth2Payload('$.sub') sub: string) {
     return { sub };
   }
+
+  @Get('dpop')
+  @OAuth2Policy({ dpop: 'required' })
+  dpop() {
+    return { ok: true };
+  }
+
+  @Get('query')
+  @OAuth2Policy({ allowAccessTokenQueryParam: true })
+  query(@OAuth2Payload('$.sub') sub: string) {
+    return { sub };
+  }
+}
+
+/** A subclass that reads its token from `X-Api-Token` first, as docs/customizing-the-guard.md shows. */
+@Injectable()
+class ApiTokenGuard extends OAuth2Guard {
+  protected override extractToken(request: GuardedRequest, policy: ResolvedOAuth2Policy): string {
+    const header = request.headers['x-api-token'];
+    return typeof header === 'string' ? header : super.extractToken(request, policy);
+  }
+}
+
+@Controller('api')
+@UseGuards(ApiTokenGuard)
+class ApiTokenController {
+  @Get()
+  read(@OAuth2Payload('$.sub') sub: string) {
+    return { sub };
+  }
 }
 
 describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapter) => {
@@ -47,22 +79,26 @@ describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapte
   const introspections = () => server.requestsTo('/introspect').length;
   const get = (path: string, token: string) =>
     request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${token}`);
-
-  beforeAll(async () => {
-    const [url, otherUrl] = await Promise.all([server.start(), otherServer.start()]);
-    app = await startApp(adapter, {
+  const start = (errorProfile: 'documented' | 'rfc') =>
+    startApp(adapter, {
       imports: [
         OAuth2Module.forRoot({
-          resources: [genericResource('as', url), genericResource('other', otherUrl)],
+          resources: [genericResource('as', server.url), genericResource('other', otherServer.url)],
           caches: [
             { name: 'memory', timeToLiveSeconds: 1 },
             { name: 'plain', timeToLiveSeconds: 60, rememberTokens: false },
           ],
           policy: { oauthResource: 'as', oauthCacheResource: 'memory', extractPayload: true },
+          errorProfile,
         }),
       ],
-      controllers: [DataController],
+      controllers: [DataController, ApiTokenController],
+      providers: [ApiTokenGuard],
     });
+
+  beforeAll(async () => {
+    await Promise.all([server.start(), otherServer.start()]);
+    app = await start('documented');
   });
   afterAll(async () => {
     await app.close();
@@ -144,6 +180,84 @@ describe.each(ADAPTERS)('memory cache, a token looked up before, on %s', (adapte
     await get('/data', good).expect(200);
     expect(introspection.rememberedPayload(resource, memory, good)).toMatchObject({ active: true, sub: 'owner' });
     await get('/data', good).expect(200, { sub: 'owner' });
+  });
+
+  describe('by the Authorization header as written', () => {
+    const send = (path: string, authorization: string) =>
+      request(app.getHttpServer()).get(path).set('Authorization', authorization);
+
+    it('finds the third request of a token by its header, and each way of writing the token alike', async () => {
+      const token = `written-${adapter}`;
+      server.tokens.set(token, { active: true, sub: 'owner' });
+      const memory = app.get(TokenCacheRegistry).get('memory');
+      // Introspected; found by its hash (the token remembered); found by the token (the header remembered).
+      for (let round = 0; round < 3; round += 1) {
+        await send('/data', `Bearer ${token}`).expect(200, { sub: 'owner' });
+      }
+      expect(memory.peekToken('as', `Bearer ${token}`)).toMatchObject({ active: true });
+      expect(memory.peekToken('as', token)).toBeUndefined();
+      for (const writing of [`bearer ${token}`, `BEARER   ${token}`, `Bearer ${token}`]) {
+        for (let round = 0; round < 3; round += 1) {
+          await send('/data', writing).expect(200, { sub: 'owner' });
+        }
+      }
+      expect(introspections()).toBe(1);
+      // Texts that hold the token without being a Bearer value of it are answered as such.
+      await send('/data', `Bearer ${token}x`).expect(401);
+      await send('/data', `Basic ${token}`).expect(401);
+      await send('/data', `Bearer${token}`).expect(401);
+      // Gone with the entry, as a token remembered by itself is.
+      server.tokens.set(token, { active: false });
+      await app.get(TokenCacheRegistry).evict(token);
+      await send('/data', `Bearer ${token}`).expect(401);
+      expect(memory.peekToken('as', `Bearer ${token}`)).toBeUndefined();
+    });
+
+    it('still refuses a Bearer token where DPoP is required, although the cache knows its header', async () => {
+      const token = `bearer-only-${adapter}`;
+      server.tokens.set(token, { active: true, sub: 'owner' });
+      for (let round = 0; round < 3; round += 1) {
+        await get('/data', token).expect(200);
+      }
+      for (let round = 0; round < 2; round += 1) {
+        const refused = await get('/data/dpop', token).expect(401);
+        expect(refused.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
+      }
+    });
+
+    it("asks a subclass's own extractToken() on every request, although the cache knows the header", async () => {
+      const bearer = `bearer-${adapter}`;
+      const apiToken = `api-${adapter}`;
+      server.tokens.set(bearer, { active: true, sub: 'bearer-owner' });
+      server.tokens.set(apiToken, { active: true, sub: 'api-owner' });
+      for (let round = 0; round < 3; round += 1) {
+        await get('/data', bearer).expect(200, { sub: 'bearer-owner' });
+        await get('/api', bearer).expect(200, { sub: 'bearer-owner' });
+      }
+      for (let round = 0; round < 2; round += 1) {
+        await get('/api', bearer).set('X-Api-Token', apiToken).expect(200, { sub: 'api-owner' });
+      }
+    });
+
+    it('in the rfc profile, still refuses a request it finds by its header that has a query token too', async () => {
+      const rfc = await start('rfc');
+      try {
+        const token = `rfc-${adapter}`;
+        server.tokens.set(token, { active: true, sub: 'owner' });
+        const send = (path: string) => request(rfc.getHttpServer()).get(path).set('Authorization', `Bearer ${token}`);
+        for (let round = 0; round < 3; round += 1) {
+          await send('/data/query').expect(200, { sub: 'owner' });
+        }
+        for (let round = 0; round < 2; round += 1) {
+          const refused = await send(`/data/query?access_token=${token}`).expect(400);
+          expect(refused.body.key).toBe('OAUTH2_INVALID_ACCESS_TOKEN');
+        }
+        await send('/data/query').expect(200, { sub: 'owner' });
+        expect(introspections()).toBe(1);
+      } finally {
+        await rfc.close();
+      }
+    });
   });
 
   it('keeps the token beside its entry from the first hit on, and with rememberTokens: false never', async () => {
