@@ -32,22 +32,42 @@ export function bearerCredential(token: string | undefined): BearerCredential {
 
 /**
  * The token of one `Authorization` value if its scheme is `Bearer`: the token, or `''` for the scheme
- * alone; `undefined` for any other value. Read by hand rather than by a regular expression: it runs
- * on every request, and allocates nothing but the token.
+ * alone; `undefined` for any other value. Read by hand rather than by a regular expression, with
+ * character codes rather than one-character strings: it runs on every request, and allocates nothing
+ * but the token (one slice of the value, not a trimmed copy sliced again).
  */
 export function bearerTokenOf(value: string): string | undefined {
-  const credential = trimOws(value);
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) {
+    start += 1;
+  }
+  while (end > start && isOws(value.charCodeAt(end - 1))) {
+    end -= 1;
+  }
   for (let index = 0; index < BEARER.length; index += 1) {
     // ASCII case-insensitive: setting bit 0x20 lower-cases a letter, and only 'B' or 'b' gives 'b'.
-    if ((credential.charCodeAt(index) | 0x20) !== BEARER.charCodeAt(index)) {
+    // Past the trimmed end there is whitespace or nothing (NaN), which no letter matches.
+    if ((value.charCodeAt(start + index) | 0x20) !== BEARER.charCodeAt(index)) {
       return undefined;
     }
   }
-  if (credential.length === BEARER.length) {
+  let tokenStart = start + BEARER.length;
+  if (tokenStart === end) {
     return '';
   }
-  const separator = credential[BEARER.length];
-  return separator === ' ' || separator === '\t' ? trimOws(credential.slice(BEARER.length)) : undefined;
+  if (!isOws(value.charCodeAt(tokenStart))) {
+    return undefined;
+  }
+  while (tokenStart < end && isOws(value.charCodeAt(tokenStart))) {
+    tokenStart += 1;
+  }
+  return value.slice(tokenStart, end);
+}
+
+/** A space or a tab, HTTP's optional whitespace (RFC 9110 §5.6.3). */
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /**
