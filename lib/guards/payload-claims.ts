@@ -40,7 +40,8 @@ export function readClaims(
   const claims = {
     clientId: readClientId(payload),
     user: readString(payload[reading.userClaim]),
-    scopes: Object.freeze(scopes.slice()),
+    // Frozen itself (readScopes() made it for this payload alone); keepPlainScopes() slices the plain copy.
+    scopes: Object.freeze(scopes),
   };
   return Object.freeze(keepPlainScopes(claims, scopes));
 }
