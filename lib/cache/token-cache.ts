@@ -330,7 +330,7 @@ export class TokenCache {
    */
   rememberWriting(resourceName: string, token: string, written: string): void {
     const store = this.store;
-    if (store.rememberWriting === undefined || written === token || bearerTokenOf(written) !== token) {
+    if (store.rememberWriting === undefined || bearerTokenOf(written) !== token) {
       return;
     }
     try {

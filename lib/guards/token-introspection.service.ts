@@ -56,6 +56,8 @@ export class TokenIntrospectionService {
    * remembered, past its freshness, inactive, or no such cache), and then {@link activePayload} answers.
    * A token found here has RFC 6750's `b64token` syntax: the cache remembers no other.
    *
+   * @param token the token, or the `Authorization` value the cache remembers it by
+   *   (`TokenCache.rememberWriting`).
    * @param now the caller's clock reading (`Date.now()`), for one reading per request.
    */
   rememberedPayload(
