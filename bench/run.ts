@@ -32,6 +32,12 @@ const QUICK = process.argv.includes('--quick');
 const GUARD_TIME = process.argv.includes('--guard-time');
 /** `--server-time`: only the interleaved server-time ratios (a minute or two), for work on the hit path. */
 const SERVER_TIME_ONLY = process.argv.includes('--server-time') || GUARD_TIME;
+/**
+ * `--http-only`, with `--server-time`: the HTTP pair alone, without the GraphQL one (half the time, and no
+ * GraphQL run between two HTTP runs to cool the caches): the runs that `npm run bench:ab` alternates.
+ */
+const SERVER_TIME_KINDS: readonly ServerTimeKind[] =
+  SERVER_TIME_ONLY && process.argv.includes('--http-only') ? ['http'] : ['http', 'graphql'];
 /** `--adapter=express` or `--adapter=fastify`: that adapter alone; both by default. */
 const ADAPTERS = (['express', 'fastify'] as const).filter((adapter) =>
   process.argv.every((arg) => !arg.startsWith('--adapter=') || arg === `--adapter=${adapter}`),
@@ -65,6 +71,7 @@ const HIT_TOKENS = Array.from(
 );
 
 type HttpScenario = 'unguarded' | 'noop' | 'memory' | 'redis' | 'nocache';
+type ServerTimeKind = 'http' | 'graphql';
 type GraphQLScenario = 'graphql-unguarded' | 'graphql-memory';
 type Scenario = HttpScenario | GraphQLScenario;
 interface LoadFigures {
@@ -96,7 +103,7 @@ interface ServerTimeFigures {
 }
 interface AdapterFigures {
   /** Server time inside the application, the guarded request against the skipped one, alternating. */
-  serverTime: { http: ServerTimeFigures; graphql: ServerTimeFigures };
+  serverTime: { http: ServerTimeFigures; graphql?: ServerTimeFigures };
   scenarios: Partial<Record<Scenario, ScenarioFigures>>;
   /** The GraphQL pair's verdict: `graphql-memory` against `graphql-unguarded`, paired per round. */
   graphql: {
@@ -434,17 +441,21 @@ async function measureServerTime(base: string, adapter: string): Promise<Adapter
   };
   const skippedQuery = '{ skippedOrder { ok } }';
   const memoryQuery = GRAPHQL_QUERIES['graphql-memory'];
+  const withGraphQL = SERVER_TIME_KINDS.includes('graphql');
   const pairs = {
     http: { reference: get('/skipped'), guarded: get('/memory') },
-    graphql: {
-      reference: graphqlRequest(skippedQuery, token, await answer(skippedQuery)),
-      guarded: graphqlRequest(memoryQuery, token, await answer(memoryQuery)),
-    },
+    graphql: withGraphQL
+      ? {
+          reference: graphqlRequest(skippedQuery, token, await answer(skippedQuery)),
+          guarded: graphqlRequest(memoryQuery, token, await answer(memoryQuery)),
+        }
+      : undefined,
   };
-  const runs: Record<'http' | 'graphql', InterleavedRun[]> = { http: [], graphql: [] };
+  const runs: Record<ServerTimeKind, InterleavedRun[]> = { http: [], graphql: [] };
   for (let round = 0; round < TIMING_RUNS; round++) {
-    for (const kind of ['http', 'graphql'] as const) {
-      const run = await measureInterleaved(base, pairs[kind].reference, pairs[kind].guarded, TIMING_PAIRS);
+    for (const kind of SERVER_TIME_KINDS) {
+      const pair = pairs[kind]!;
+      const run = await measureInterleaved(base, pair.reference, pair.guarded, TIMING_PAIRS);
       runs[kind].push(run);
       const guardTime = run.guardMicros
         ? `; in the guard: skipped ${run.guardMicros.reference.toFixed(2)} µs, guarded ${run.guardMicros.guarded.toFixed(2)} µs`
@@ -454,7 +465,7 @@ async function measureServerTime(base: string, adapter: string): Promise<Adapter
       );
     }
   }
-  const summary = (kind: 'http' | 'graphql', reference: string, guarded: string): ServerTimeFigures => {
+  const summary = (kind: ServerTimeKind, reference: string, guarded: string): ServerTimeFigures => {
     const { median: middle, range } = medianRun(runs[kind]);
     return {
       reference,
@@ -469,7 +480,7 @@ async function measureServerTime(base: string, adapter: string): Promise<Adapter
   };
   return {
     http: summary('http', 'GET /skipped', 'GET /memory'),
-    graphql: summary('graphql', skippedQuery, memoryQuery),
+    graphql: withGraphQL ? summary('graphql', skippedQuery, memoryQuery) : undefined,
   };
 }
 
@@ -649,6 +660,9 @@ function table(results: Record<string, AdapterFigures>): string {
   for (const [adapter, figures] of Object.entries(results)) {
     for (const kind of ['http', 'graphql'] as const) {
       const run = figures.serverTime[kind];
+      if (run === undefined) {
+        continue;
+      }
       const label = kind === 'http' ? 'HTTP GET' : `GraphQL (${figures.graphql.driver})`;
       lines.push(
         `| ${adapter} | ${label} | ${run.referenceMicros.toFixed(1)} | ${run.guardedMicros.toFixed(1)} | ${run.ratio.toFixed(3)} (${run.ratioRange[0].toFixed(3)}–${run.ratioRange[1].toFixed(3)}) |`,
@@ -741,8 +755,8 @@ async function serverTimeOnly(): Promise<void> {
   const verdicts: string[] = [];
   for (const adapter of ADAPTERS) {
     const serverTime = await measureServerTimeOnly(adapter, `http://127.0.0.1:${asPort}`);
-    for (const kind of ['http', 'graphql'] as const) {
-      const run = serverTime[kind];
+    for (const kind of SERVER_TIME_KINDS) {
+      const run = serverTime[kind]!;
       const guard = run.guardMicros
         ? ` ${run.guardMicros.reference.toFixed(2)} | ${run.guardMicros.guarded.toFixed(2)} | ${((100 * run.guardMicros.guarded) / run.guardedMicros).toFixed(1)}% |`
         : '';
