@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pinnedNodeBinary } from './pinned-node';
 
 const ROOT = join(__dirname, '..', '..');
 const RUNS_PER_BLOCK = 3;
@@ -67,15 +68,7 @@ function nodeBinary(major: string | undefined): string {
   if (major === undefined) {
     return process.execPath;
   }
-  return execFileSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import { nodeBinary } from './scripts/node-binaries.mjs'; console.log(nodeBinary(${JSON.stringify(major)}));`,
-    ],
-    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  ).trim();
+  return pinnedNodeBinary(ROOT, major);
 }
 
 /** A directory with `package.json`, a link to this checkout's `node_modules`, and the bench built from `source`. */
@@ -137,8 +130,16 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** Whether `ref` names a commit of this repository. */
+function isCommit(ref: string): boolean {
+  return spawnSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT }).status === 0;
+}
+
 function main(): void {
   const options = parseOptions(process.argv.slice(2));
+  if (!isCommit(options.ref)) {
+    usage(`'${options.ref}' names no commit of this repository`);
+  }
   const node = nodeBinary(options.node);
   const base = mkdtempSync(join(tmpdir(), 'oauth2-bench-ab-'));
   const builds = { [options.ref]: join(base, 'ref'), 'working tree': join(base, 'tree') };

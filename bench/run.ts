@@ -21,6 +21,7 @@ import { measureDpopCost } from './dpop-micro';
 import { measureGuardHit } from './guard-micro';
 import { type InterleavedRun, type TimedRequest, measureInterleaved, medianRun } from './interleaved';
 import { measureTelemetryCost } from './telemetry-micro';
+import { pinnedNodeBinary } from './pinned-node';
 
 const ROOT = join(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -128,16 +129,7 @@ function serverNode(major: string | undefined): { path: string; version: string 
   if (major === undefined) {
     return { path: process.execPath, version: process.version };
   }
-  // The pinned releases and their installation live in an ES module, shared with scripts/test.mjs.
-  const path = execFileSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import { nodeBinary } from './scripts/node-binaries.mjs'; console.log(nodeBinary(${JSON.stringify(major)}));`,
-    ],
-    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  ).trim();
+  const path = pinnedNodeBinary(ROOT, major);
   const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
   return { path, version };
 }
