@@ -5,14 +5,15 @@
  * Both are built into directories of their own under the system's temporary directory (the commit from `git
  * archive`, compiled with this checkout's `node_modules`), so that editing the tree meanwhile changes nothing. Then
  * whole `--server-time --http-only` runs of one adapter alternate between the two, three runs of a build at a time,
- * `--rounds` times: the machine's swings, which move one run by about ±0.01, hit both builds alike. Prints each
- * run's ratios as they come and, per build, every ratio, their median and, with `--guard-time`, the median time in
- * the guard above a skipped call.
+ * `--rounds` times, the order of the two blocks alternating too: the machine's swings, which move one run by about
+ * ±0.01, hit both builds alike. Prints each run's ratios as they come and, per build, every ratio, their median and,
+ * with `--guard-time`, the median time in the guard above a skipped call.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './interleaved';
 import { pinnedNodeBinary } from './pinned-node';
 
 const ROOT = join(__dirname, '..', '..');
@@ -124,12 +125,6 @@ function serverTimeRun(node: string, directory: string, options: Options): RunFi
   return figures;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 /** Whether `ref` names a commit of this repository. */
 function isCommit(ref: string): boolean {
   return spawnSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT }).status === 0;
@@ -148,7 +143,9 @@ function main(): void {
     buildCopy(builds[options.ref], { ref: options.ref });
     const figures: Record<string, RunFigures[]> = { [options.ref]: [], 'working tree': [] };
     for (let round = 1; round <= options.rounds; round++) {
-      for (const [name, directory] of Object.entries(builds)) {
+      // The order of the two blocks alternates from round to round, so that neither build always goes first.
+      const order = Object.entries(builds);
+      for (const [name, directory] of round % 2 ? order : order.reverse()) {
         for (let run = 0; run < RUNS_PER_BLOCK; run++) {
           const runs = serverTimeRun(node, directory, options);
           figures[name].push(...runs);

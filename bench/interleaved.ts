@@ -28,7 +28,8 @@ export interface InterleavedRun {
   guardMicros?: { reference: number; guarded: number };
 }
 
-function median(values: number[]): number {
+/** The median of some numbers (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;

@@ -19,7 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureDpopCost } from './dpop-micro';
 import { measureGuardHit } from './guard-micro';
-import { type InterleavedRun, type TimedRequest, measureInterleaved, medianRun } from './interleaved';
+import { type InterleavedRun, type TimedRequest, measureInterleaved, median, medianRun } from './interleaved';
 import { measureTelemetryCost } from './telemetry-micro';
 import { pinnedNodeBinary } from './pinned-node';
 
@@ -298,12 +298,6 @@ function autocannon(url: string, tokens: 'unique' | 'pool', graphql?: GraphQLLoa
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors + (result.mismatches ?? 0),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function get(url: string, token: string | undefined, agent: Agent): Promise<number> {
